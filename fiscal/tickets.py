@@ -1,0 +1,92 @@
+"""Fiscal tickets: consistency rules checked before signing (and again by the verifier), grand totals.
+
+A ticket body holds what a French receipt must show: lines (label, quantity as a decimal string, unit
+price, VAT rate in basis points, amount), totals per VAT rate (HT, TVA, TTC), tenders and change. Sales
+and returns share one chain; a return is a negative ticket. Grand totals (GT) chain from ticket to
+ticket: perpetual = sales - |returns|, absolute = sales + |returns|. Training tickets go to their own
+journal and never move the grand totals.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from .journal import TICKET, TRAINING, FiscalError, FiscalLedger, Record
+
+KINDS = ("SALE", "RETURN")
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_ticket(body: dict[str, Any], total: int | None = None) -> list[str]:
+    """Every inconsistency of a ticket body, in French; [] when it adds up."""
+    problems: list[str] = []
+    if body.get("kind") not in KINDS:
+        problems.append(f"type de ticket inconnu {body.get('kind')!r}")
+    lines = body.get("lines")
+    vat = body.get("vat")
+    tenders = body.get("tenders")
+    ticket_total = body.get("total")
+    if not isinstance(lines, list) or not lines:
+        return problems + ["aucune ligne"]
+    if not isinstance(vat, list) or not isinstance(tenders, list) or not _int(ticket_total):
+        return problems + ["totaux, TVA ou règlements absents"]
+    if not all(isinstance(line, dict) and _int(line.get("amount")) for line in lines):
+        return problems + ["montant de ligne absent"]
+    lines_sum = sum(line["amount"] for line in lines)
+    if lines_sum != ticket_total:
+        problems.append(f"total {ticket_total} ≠ somme des lignes {lines_sum} (centimes)")
+    if total is not None and total != ticket_total:
+        problems.append(f"colonne total {total} ≠ total du ticket {ticket_total} (centimes)")
+    by_rate: dict[int, int] = {}
+    for line in lines:
+        by_rate[line.get("vat", -1)] = by_rate.get(line.get("vat", -1), 0) + line["amount"]
+    vat_by_rate = {}
+    for row in vat:
+        if not (isinstance(row, dict) and all(_int(row.get(k)) for k in ("rate", "ht", "tva", "ttc"))):
+            problems.append("ligne de TVA illisible")
+            continue
+        if row["ht"] + row["tva"] != row["ttc"]:
+            problems.append(f"TVA {row['rate']} : HT + TVA ≠ TTC")
+        vat_by_rate[row["rate"]] = row["ttc"]
+    if vat_by_rate != by_rate:
+        problems.append("le tableau de TVA ne correspond pas aux lignes")
+    paid = sum(t.get("amount", 0) for t in tenders if isinstance(t, dict) and _int(t.get("amount")))
+    change = body.get("change", 0)
+    if not _int(change) or paid - change != ticket_total:
+        problems.append(f"règlements {paid} - rendu {change} ≠ total {ticket_total} (centimes)")
+    return problems
+
+
+def next_grand_totals(previous: Record | None, total: int) -> dict[str, int]:
+    before = previous.data().get("gt", {}) if previous is not None else {}
+    return {
+        "perpetual": int(before.get("perpetual", 0)) + total,
+        "absolute": int(before.get("absolute", 0)) + abs(total),
+    }
+
+
+def record_ticket(
+    ledger: FiscalLedger,
+    conn: sqlite3.Connection,
+    body: dict[str, Any],
+    *,
+    training: bool = False,
+    when: datetime | None = None,
+) -> Record:
+    """Check, chain the grand totals, sign and insert a ticket (inside the caller's transaction)."""
+    problems = check_ticket(body)
+    if problems:
+        raise FiscalError("Ticket incohérent, rien n'est enregistré : " + "; ".join(problems))
+    journal = TRAINING if training else TICKET
+    head = ledger.head(conn, journal)
+    signed_body = dict(body)
+    if training:
+        signed_body["training"] = True
+    else:
+        signed_body["gt"] = next_grand_totals(head, body["total"])
+    return ledger.append(conn, journal, body["kind"], signed_body, total=body["total"], when=when, head=head)

@@ -1,0 +1,141 @@
+"""The catalogue as the sale screen sees it: barcode look-up, search as you type, favourites."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from peewee import SqliteDatabase
+from stdnum import ean
+
+from .store import Article, Barcode, Category
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    id: int
+    reference: str
+    name: str
+    price_cents: int
+    vat_bp: int
+    sold_by_weight: bool
+    category: str
+    barcode: str | None = None
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    key: str
+    name: str
+    color: str
+
+
+class BarcodeError(ValueError):
+    """A code that cannot be an article code; the message tells the cashier what to do (French)."""
+
+
+def article_view(article: Article, barcode: str | None = None) -> ArticleView:
+    return ArticleView(
+        id=article.id,
+        reference=article.reference,
+        name=article.name,
+        price_cents=article.price_cents,
+        vat_bp=article.vat_bp,
+        sold_by_weight=article.sold_by_weight,
+        category=article.category.key if hasattr(article.category, "key") else str(article.category_id),
+        barcode=barcode,
+    )
+
+
+def check_code(code: str) -> str:
+    """Normalise a scanned/typed code; EAN-8/UPC-A/EAN-13 must have a right check digit."""
+    code = code.strip()
+    if not code:
+        raise BarcodeError("Aucun code saisi.")
+    if len(code) > 48 or not re.fullmatch(r"[0-9A-Za-z\-_.]+", code):
+        raise BarcodeError(f"Code illisible « {code[:20]} » : scannez de nouveau ou tapez le code à la main.")
+    if code.isdigit() and len(code) in (8, 12, 13) and not ean.is_valid(code):
+        raise BarcodeError(
+            f"Code-barres {code} mal lu (clé de contrôle fausse) : scannez de nouveau ou tapez le code."
+        )
+    return code
+
+
+_TOKEN = re.compile(r"[\w-]+", re.UNICODE)
+
+
+class Catalogue:
+    def __init__(self, db: SqliteDatabase):
+        self.db = db
+
+    def by_code(self, code: str) -> ArticleView | None:
+        """Article by barcode (EAN-13 also tried as UPC-A with a leading 0), then by reference."""
+        code = check_code(code)
+        candidates = [code]
+        if code.isdigit() and len(code) == 12:
+            candidates.append("0" + code)
+        query = (
+            Barcode.select(Barcode, Article, Category)
+            .join(Article)
+            .join(Category)
+            .where(Barcode.code.in_(candidates), Article.archived == False)  # noqa: E712
+        )
+        for row in query:
+            return article_view(row.article, row.code)
+        article = (
+            Article.select(Article, Category)
+            .join(Category)
+            .where(Article.reference == code, Article.archived == False)  # noqa: E712
+            .first()
+        )
+        return article_view(article) if article else None
+
+    def get(self, article_id: int) -> ArticleView | None:
+        article = Article.select(Article, Category).join(Category).where(Article.id == article_id).first()
+        return article_view(article) if article and not article.archived else None
+
+    def search(self, text: str, limit: int = 30) -> list[ArticleView]:
+        """Accent/case-insensitive prefix search on name and reference; digits also match barcode prefixes."""
+        tokens = _TOKEN.findall(text)
+        if not tokens:
+            return []
+        fts = " ".join('"' + t.replace('"', "") + '"*' for t in tokens)
+        rows = self.db.execute_sql(
+            "SELECT a.id FROM article_search s JOIN article a ON a.id = s.rowid "
+            "WHERE article_search MATCH ? AND a.archived = 0 ORDER BY rank LIMIT ?",
+            (fts, limit),
+        ).fetchall()
+        ids = [r[0] for r in rows]
+        if len(ids) < limit and text.strip().isdigit():
+            prefix = text.strip()
+            more = self.db.execute_sql(
+                "SELECT article_id FROM barcode WHERE code >= ? AND code < ? LIMIT ?",
+                (prefix, prefix + ":", limit - len(ids)),
+            ).fetchall()
+            ids += [r[0] for r in more if r[0] not in ids]
+        if not ids:
+            return []
+        articles = {
+            a.id: a for a in Article.select(Article, Category).join(Category).where(Article.id.in_(ids))
+        }
+        return [article_view(articles[i]) for i in ids if i in articles]
+
+    def active_articles(self) -> list[ArticleView]:
+        query = Article.select(Article, Category).join(Category).where(Article.archived == False)  # noqa: E712
+        return [article_view(a) for a in query]
+
+    def categories(self) -> list[CategoryView]:
+        return [CategoryView(c.key, c.name, c.color) for c in Category.select().order_by(Category.position)]
+
+    def favourites(self) -> dict[str, list[ArticleView]]:
+        """Favourite articles grouped by category key, in category order then name."""
+        query = (
+            Article.select(Article, Category)
+            .join(Category)
+            .where(Article.favourite == True, Article.archived == False)  # noqa: E712
+            .order_by(Category.position, Article.name)
+        )
+        grouped: dict[str, list[ArticleView]] = {}
+        for article in query:
+            grouped.setdefault(article.category.key, []).append(article_view(article))
+        return grouped

@@ -1,0 +1,118 @@
+"""`kiosk [--data-dir DIR] [--config FILE] COMMAND…`; no command starts the till UI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import ConfigError, load_config, resolve_data_dir
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Caisse enregistreuse Pi kiosk till")
+    parser.add_argument("--data-dir", help="répertoire des données (défaut : $KIOSK_DATA_DIR)")
+    parser.add_argument("--config", type=Path, help="fichier de configuration TOML")
+    sub = parser.add_subparsers(dest="command")
+
+    demo = sub.add_parser("demo", help="données de démonstration").add_subparsers(
+        dest="action", required=True
+    )
+    demo.add_parser("init", help="remplit un répertoire vide avec la boutique de démonstration")
+
+    sim = sub.add_parser("sim", help="simulation (répertoires de démonstration seulement)")
+    sim_sub = sim.add_subparsers(dest="action", required=True)
+    sales = sim_sub.add_parser("sales", help="encaisse N ventes variées par le même service que l'écran")
+    sales.add_argument("--count", type=int, required=True)
+    sales.add_argument("--seed", type=int, default=0)
+
+    fiscal = sub.add_parser("fiscal", help="NF525").add_subparsers(dest="action", required=True)
+    verify = fiscal.add_parser("verify", help="vérifie l'intégrité des journaux fiscaux")
+    verify.add_argument("--json", action="store_true")
+
+    config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
+    config.add_parser("check", help="valide la configuration")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    data_dir = resolve_data_dir(args.data_dir)
+    try:
+        if args.command == "config":
+            return _config_check(args, data_dir)
+        if args.command == "fiscal" and args.action == "verify":
+            return _fiscal_verify(args, data_dir)
+        from ..till import Till
+
+        till = Till.open(data_dir, args.config)
+        if args.command is None:
+            from ..ui.app import run_app
+
+            return run_app(till)
+        if args.command == "demo":
+            return _demo_init(till)
+        if args.command == "sim":
+            return _sim_sales(till, args)
+    except ConfigError as exc:
+        print("Configuration invalide :", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def _config_check(args: argparse.Namespace, data_dir: Path) -> int:
+    config = load_config(args.config, data_dir)
+    print(f"Configuration valide ({', '.join(str(s) for s in config.sources)})")
+    return 0
+
+
+def _demo_init(till) -> int:  # type: ignore[no-untyped-def]
+    from ..demo import NotADemoDirectory, init_demo
+
+    try:
+        created = init_demo(till)
+    except NotADemoDirectory as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Boutique de démonstration {'créée' if created else 'déjà présente'} dans {till.data_dir}")
+    return 0
+
+
+def _sim_sales(till, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from ..sim import NotDemoData, simulate_sales
+
+    try:
+        summary = simulate_sales(till, args.count, seed=args.seed)
+    except NotDemoData as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(summary.line())
+    return 0
+
+
+def _fiscal_verify(args: argparse.Namespace, data_dir: Path) -> int:
+    """Read-only: opens the database without migrating or journaling anything."""
+    import sqlite3
+
+    from fiscal.anchor import Anchor
+    from fiscal.verify import print_report, verify_database
+
+    from ..store.db import DB_NAME
+    from ..till import ANCHOR_FILE
+
+    db_path = data_dir / DB_NAME
+    if not db_path.exists():
+        print(f"Aucune base de données dans {data_dir}", file=sys.stderr)
+        return 2
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    report = verify_database(conn, anchor=Anchor(data_dir / ANCHOR_FILE).read())
+    print_report(report, as_json=args.json)
+    if not args.json:
+        sys.stdout.flush()
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

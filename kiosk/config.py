@@ -1,0 +1,214 @@
+"""Configuration: config/default.toml, overridden by a user file, validated with errors naming the key."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from stdnum.fr import siret as stdnum_siret
+from stdnum.fr import tva as stdnum_tva
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+USER_CONFIG_NAME = "kiosk.toml"
+
+
+class ConfigError(Exception):
+    """Every problem found in a configuration, one per line."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _ident(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,32}", value) is not None
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value.strip()) <= 200
+
+
+def _lines(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and len(v) <= 200 for v in value)
+
+
+def _bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _int_range(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def _choice(*choices: str) -> Callable[[Any], bool]:
+    return lambda v: v in choices
+
+
+def _timezone(value: Any) -> bool:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _cents_list(value: Any) -> bool:
+    return isinstance(value, list) and 0 < len(value) <= 8 and all(_int_range(1, 1_000_000)(v) for v in value)
+
+
+# dotted key → (check, what is expected); anything not listed here is refused as unknown.
+SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "shop.id": (_ident, "1 à 32 lettres, chiffres, - ou _"),
+    "shop.name": (_text, "un texte non vide"),
+    "shop.address": (_lines, "une liste de lignes de texte"),
+    "shop.phone": (_text, "un numéro de téléphone"),
+    "shop.siret": (
+        lambda v: isinstance(v, str) and stdnum_siret.is_valid(v),
+        "un SIRET valide de 14 chiffres",
+    ),
+    "shop.vat_number": (
+        lambda v: isinstance(v, str) and stdnum_tva.is_valid(v),
+        "un numéro de TVA intracommunautaire valide (FR + 11 caractères)",
+    ),
+    "shop.naf": (_text, "un code NAF"),
+    "till.id": (_ident, "1 à 32 lettres, chiffres, - ou _"),
+    "till.timezone": (_timezone, "un fuseau horaire IANA, par exemple Europe/Paris"),
+    "till.training": (_bool, "true ou false"),
+    "receipt.auto_print": (_bool, "true ou false"),
+    "receipt.header": (_lines, "une liste de lignes de texte"),
+    "receipt.footer": (_lines, "une liste de lignes de texte"),
+    "cash.presets": (_cents_list, "une liste de 1 à 8 montants en centimes, par exemple [500, 1000]"),
+    "staff.max_failed_logins": (_int_range(1, 20), "un entier de 1 à 20"),
+    "staff.lockout_seconds": (_int_range(0, 86400), "un nombre de secondes de 0 à 86400"),
+    "devices.printer.backend": (
+        _choice("auto", "simulated", "usb", "serial", "network", "file"),
+        "auto, simulated, usb, serial, network ou file",
+    ),
+    "devices.printer.profile": (_text, "un nom de profil d'imprimante"),
+    "devices.printer.vendor_id": (_text, "un identifiant USB comme 0x04b8"),
+    "devices.printer.product_id": (_text, "un identifiant USB comme 0x0202"),
+    "devices.printer.port": (lambda v: _text(v) or _int_range(1, 65535)(v), "un port série ou TCP"),
+    "devices.printer.baudrate": (_int_range(1200, 921600), "une vitesse série comme 19200"),
+    "devices.printer.host": (_text, "une adresse réseau"),
+    "devices.printer.path": (_text, "un chemin de fichier"),
+    "devices.drawer.backend": (
+        _choice("auto", "simulated", "gpio", "printer", "none"),
+        "auto, simulated, gpio, printer ou none",
+    ),
+    "devices.drawer.pin": (_int_range(0, 27), "un numéro de broche GPIO BCM de 0 à 27"),
+    "devices.drawer.pulse_ms": (_int_range(20, 2000), "une durée en millisecondes de 20 à 2000"),
+    "devices.drawer.active_high": (_bool, "true ou false"),
+    "devices.drawer.kick_pin": (_choice(2, 5), "2 ou 5"),  # type: ignore[arg-type]
+    "devices.drawer.sensor_pin": (_int_range(0, 27), "un numéro de broche GPIO BCM de 0 à 27"),
+}
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        node = tree
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration; `raw` keeps the nested dict for device sections."""
+
+    raw: dict[str, Any]
+    sources: tuple[Path, ...]
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.raw
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    @property
+    def shop_id(self) -> str:
+        return str(self.raw["shop"]["id"])
+
+    @property
+    def till_id(self) -> str:
+        return str(self.raw["till"]["id"])
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.raw["till"]["timezone"])
+
+    def section(self, dotted: str) -> dict[str, Any]:
+        value = self.get(dotted, {})
+        return dict(value) if isinstance(value, dict) else {}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"{path} : fichier introuvable"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path} : TOML invalide ({exc})"]) from None
+
+
+def validate(flat: dict[str, Any]) -> list[str]:
+    problems = []
+    for key, value in sorted(flat.items()):
+        if key not in SCHEMA:
+            problems.append(f"{key} : clé inconnue")
+            continue
+        check, expected = SCHEMA[key]
+        if not check(value):
+            problems.append(f"{key} : attendu {expected}, reçu {value!r}")
+    return problems
+
+
+def load_config(config_file: Path | None = None, data_dir: Path | None = None) -> Config:
+    """Defaults, then the given file (or data-dir/kiosk.toml when present); raises ConfigError."""
+    sources = [DEFAULT_CONFIG]
+    flat = _flatten(_read_toml(DEFAULT_CONFIG))
+    override = config_file
+    if override is None and data_dir is not None and (data_dir / USER_CONFIG_NAME).exists():
+        override = data_dir / USER_CONFIG_NAME
+    if override is not None:
+        flat.update(_flatten(_read_toml(override)))
+        sources.append(override)
+    problems = validate(flat)
+    if problems:
+        raise ConfigError(problems)
+    return Config(raw=_unflatten(flat), sources=tuple(sources))
+
+
+def resolve_data_dir(explicit: str | None) -> Path:
+    """--data-dir, else KIOSK_DATA_DIR, else /var/lib/kiosk when writable, else ~/.local/share/kiosk."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get("KIOSK_DATA_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    system = Path("/var/lib/kiosk")
+    if system.is_dir() and os.access(system, os.W_OK):
+        return system
+    return Path.home() / ".local" / "share" / "kiosk"

@@ -1,0 +1,54 @@
+"""`kiosk demo init`: fill an empty data directory with the demo shop (idempotent)."""
+
+from __future__ import annotations
+
+from .demo_catalogue import ARTICLES, CATEGORIES
+from .store import Article, Barcode, Category, Meta, User
+from .till import Till
+
+DEMO_USERS = (  # name, role, PIN — printed in the README
+    ("Alice", "admin", "111111"),
+    ("Marc", "manager", "222222"),
+    ("Camille", "cashier", "333333"),
+)
+
+
+class NotADemoDirectory(Exception):
+    pass
+
+
+def init_demo(till: Till) -> bool:
+    """Create the demo shop; False when it already exists. Refuses a data directory with real data."""
+    if till.is_demo:
+        return False
+    if Article.select().exists() or User.select().exists():
+        raise NotADemoDirectory(
+            f"{till.data_dir} contient déjà des données qui ne sont pas celles de la démonstration : "
+            "choisissez un répertoire vide (--data-dir)."
+        )
+    with till.db.atomic():
+        Meta.create(key="demo", value="1")
+        categories = {}
+        for cat in CATEGORIES:
+            categories[cat.key] = Category.create(
+                key=cat.key,
+                name=cat.name,
+                color=cat.color,
+                position=cat.position,
+                flags=",".join(sorted(cat.flags)),
+            )
+        for art in ARTICLES:
+            article = Article.create(
+                reference=art.reference,
+                name=art.name,
+                category=categories[art.category],
+                vat_bp=art.vat_bp,
+                price_cents=art.price_cents,
+                sold_by_weight=art.sold_by_weight,
+                favourite=art.favourite,
+            )
+            if art.barcode:
+                Barcode.create(code=art.barcode, article=article)
+    for name, role, pin in DEMO_USERS:
+        till.staff.create(name, role, pin)
+    return True

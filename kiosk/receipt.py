@@ -1,0 +1,91 @@
+"""The French receipt, as a printable document (rendered once to ESC/POS bytes by drivers.printer).
+
+Legal content (CGI art. 242 nonies A, NF525): shop name and address, SIRET, VAT number, till and ticket
+number, date and time, each line with quantity × unit price and VAT rate, totals per VAT rate HT / TVA /
+TTC, tenders and change, cashier, an excerpt of the signature.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drivers.printer import Barcode, Columns, Document, Feed, Rule, Text
+
+from .config import Config
+from .money import format_eur, format_qty, format_rate
+from .sale.checkout import TENDER_LABELS, CompletedSale
+
+VAT_CODES = {550: "A", 1000: "B", 2000: "C", 210: "D"}
+SOFTWARE = "Pi kiosk till"
+
+
+def vat_code(rate_bp: int) -> str:
+    return VAT_CODES.get(rate_bp, "E")
+
+
+def _siret(siret: str) -> str:
+    return f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}"
+
+
+def shop_header(config: Config) -> Document:
+    shop = config.raw["shop"]
+    doc: Document = [Text(shop["name"], align="center", bold=True, double=True)]
+    doc += [Text(line, align="center") for line in shop["address"]]
+    doc.append(Text(f"Tél. {shop['phone']}", align="center"))
+    doc.append(Text(f"SIRET {_siret(shop['siret'])} - NAF {shop['naf']}", align="center"))
+    doc.append(Text(f"TVA intracom. {shop['vat_number']}", align="center"))
+    doc += [Text(line, align="center") for line in config.raw["receipt"]["header"]]
+    return doc
+
+
+def _line_block(line: dict[str, Any]) -> Document:
+    qty = Decimal(line["qty"])
+    code = vat_code(line["vat"])
+    unit = f"{format_eur(line['unit'])}/kg" if line.get("weight") else format_eur(line["unit"])
+    qty_text = f"{format_qty(qty)} kg" if line.get("weight") else format_qty(qty)
+    return [
+        Text(line["label"]),
+        Columns(f"   {qty_text} x {unit}", f"{format_eur(line['amount'])} {code}"),
+    ]
+
+
+def sale_receipt(config: Config, sale: CompletedSale) -> Document:
+    body = sale.body
+    local = sale.when
+    doc = shop_header(config)
+    doc.append(Rule())
+    if sale.record.journal == "TRAINING":
+        doc.append(Text("MODE FORMATION - ticket fictif", align="center", bold=True))
+    doc.append(Columns(f"Ticket n° {sale.number}", f"Caisse {sale.record.till}"))
+    doc.append(Text(f"Le {local:%d/%m/%Y} à {local:%H:%M:%S}"))
+    doc.append(Text(f"Caissier : {body['cashier']['name']}"))
+    doc.append(Rule())
+    for line in body["lines"]:
+        doc += _line_block(line)
+    doc.append(Rule())
+    count = sum(1 if line.get("weight") else Decimal(line["qty"]) for line in body["lines"])
+    doc.append(Text(f"{format_qty(Decimal(count))} article(s)"))
+    doc.append(Columns("TOTAL TTC", format_eur(body["total"]), bold=True))
+    doc.append(Rule())
+    doc.append(Columns("TVA         HT", "TVA        TTC"))
+    for vat in body["vat"]:
+        left = (
+            f"{vat_code(vat['rate'])} {format_rate(vat['rate']):<7} {format_eur(vat['ht'], symbol=False):>8}"
+        )
+        right = f"{format_eur(vat['tva'], symbol=False):>8} {format_eur(vat['ttc'], symbol=False):>9}"
+        doc.append(Columns(left, right))
+    doc.append(Rule())
+    for tender in body["tenders"]:
+        doc.append(Columns(TENDER_LABELS.get(tender["type"], tender["type"]), format_eur(tender["amount"])))
+    if body.get("change"):
+        doc.append(Columns("Rendu", format_eur(body["change"]), bold=True))
+    doc.append(Rule())
+    doc += [Text(line, align="center") for line in config.raw["receipt"]["footer"]]
+    doc.append(Feed(1))
+    doc.append(Barcode(sale.number, kind="CODE128"))
+    doc.append(
+        Text(f"Signature {sale.record.sig[:4]}-{sale.record.sig[-8:-4]}  clé {sale.record.key_id[:8]}")
+    )
+    doc.append(Text(f"{SOFTWARE} - conservez ce ticket", align="center"))
+    return doc

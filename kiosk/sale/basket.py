@@ -1,0 +1,104 @@
+"""The basket being rung up: lines, quantities, totals and the VAT table. Pure Python, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..catalogue import ArticleView
+from ..money import AmountError, VatLine, line_total, vat_breakdown
+
+VAT_RATES_BP = (210, 550, 1000, 2000)
+
+
+class BasketError(ValueError):
+    """A basket operation refused; the message is for the cashier (French)."""
+
+
+@dataclass
+class BasketLine:
+    article_id: int | None  # None for a free-amount line (« montant libre »)
+    reference: str
+    label: str
+    unit_cents: int
+    qty: Decimal
+    vat_bp: int
+    sold_by_weight: bool = False
+
+    @property
+    def amount(self) -> int:
+        return line_total(self.unit_cents, self.qty)
+
+
+@dataclass
+class Basket:
+    lines: list[BasketLine] = field(default_factory=list)
+
+    def add_article(self, article: ArticleView, qty: Decimal = Decimal(1)) -> int:
+        """Add an article; scanning a unit article again adds to its line. Returns the line index."""
+        if not article.sold_by_weight:
+            for index, line in enumerate(self.lines):
+                if line.article_id == article.id and line.unit_cents == article.price_cents:
+                    self.set_qty(index, line.qty + qty)
+                    return index
+        self.lines.append(
+            BasketLine(
+                article_id=article.id,
+                reference=article.reference,
+                label=article.name,
+                unit_cents=article.price_cents,
+                qty=qty,
+                vat_bp=article.vat_bp,
+                sold_by_weight=article.sold_by_weight,
+            )
+        )
+        return len(self.lines) - 1
+
+    def add_free_amount(self, label: str, amount_cents: int, vat_bp: int) -> int:
+        label = label.strip() or "Montant libre"
+        if vat_bp not in VAT_RATES_BP:
+            raise BasketError("Taux de TVA inconnu : choisissez 2,1 %, 5,5 %, 10 % ou 20 %.")
+        if amount_cents <= 0:
+            raise AmountError("Le montant doit être supérieur à 0,00 €.")
+        self.lines.append(BasketLine(None, "LIBRE", label[:60], amount_cents, Decimal(1), vat_bp))
+        return len(self.lines) - 1
+
+    def _line(self, index: int) -> BasketLine:
+        if not 0 <= index < len(self.lines):
+            raise BasketError("Choisissez d'abord une ligne du panier.")
+        return self.lines[index]
+
+    def set_qty(self, index: int, qty: Decimal) -> None:
+        line = self._line(index)
+        if qty <= 0:
+            raise AmountError("La quantité doit être supérieure à zéro (pour retirer l'article : Supprimer).")
+        if not line.sold_by_weight and qty != qty.to_integral_value():
+            raise AmountError("Cet article se vend à l'unité : saisissez une quantité entière.")
+        if qty > 9999:
+            raise AmountError("Quantité trop élevée : vérifiez la saisie.")
+        line.qty = qty
+
+    def remove(self, index: int) -> BasketLine:
+        self._line(index)
+        return self.lines.pop(index)
+
+    def clear(self) -> None:
+        self.lines.clear()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def item_count(self) -> Decimal:
+        return sum((line.qty if not line.sold_by_weight else Decimal(1) for line in self.lines), Decimal(0))
+
+    def vat_lines(self) -> list[VatLine]:
+        by_rate: dict[int, int] = {}
+        for line in self.lines:
+            by_rate[line.vat_bp] = by_rate.get(line.vat_bp, 0) + line.amount
+        return vat_breakdown(by_rate)

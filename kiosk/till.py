@@ -1,0 +1,120 @@
+"""The till, wired from its configuration: store, fiscal ledger, services and devices.
+
+The UI and the CLI both start from `Till.open(...)`, so a sale rung up by `kiosk sim sales` goes through
+exactly the services the cashier's screens use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from drivers.drawer import Drawer, open_drawer
+from drivers.printer import Document, Printer, open_printer, preview, render
+from fiscal.anchor import Anchor
+from fiscal.journal import FiscalLedger, heads
+from fiscal.keys import load_or_create_key
+
+from . import __version__
+from .catalogue import Catalogue
+from .config import Config, load_config
+from .sale.checkout import CheckoutService
+from .staff import StaffService
+from .store import Meta, open_database
+from .store.db import DB_NAME
+
+KEY_FILE = Path("keys") / "fiscal-ed25519.pem"
+ANCHOR_FILE = "fiscal-anchor.json"
+
+
+@dataclass(frozen=True)
+class RenderedReceipt:
+    data: bytes
+    text: str
+
+
+def system_clock(config: Config) -> Callable[[], datetime]:
+    tz = config.timezone
+    return lambda: datetime.now(tz)
+
+
+class Till:
+    def __init__(self, data_dir: Path, config: Config, clock: Callable[[], datetime] | None = None):
+        self.data_dir = data_dir
+        self.config = config
+        self.clock = clock or system_clock(config)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = open_database(data_dir / DB_NAME)
+        key, self.key_created = load_or_create_key(data_dir / KEY_FILE)
+        self.ledger = FiscalLedger(config.till_id, key, self.clock, Anchor(data_dir / ANCHOR_FILE))
+        new_key = self.ledger.setup(self.db.connection())
+        if new_key:
+            self.ledger.record_event(self.db.connection(), "KEY_CREATED", {"key_id": key.key_id})
+        self.catalogue = Catalogue(self.db)
+        self.staff = StaffService(
+            self.db,
+            self.ledger,
+            self.clock,
+            max_failed=config.get("staff.max_failed_logins"),
+            lockout_seconds=config.get("staff.lockout_seconds"),
+        )
+        self.checkout = CheckoutService(
+            self.db, self.ledger, self.clock, training=config.get("till.training")
+        )
+
+    @classmethod
+    def open(
+        cls, data_dir: Path, config_file: Path | None = None, clock: Callable[[], datetime] | None = None
+    ) -> Till:
+        return cls(data_dir, load_config(config_file, data_dir), clock)
+
+    # -- data directory ---------------------------------------------------------------------------
+    @property
+    def is_demo(self) -> bool:
+        row = Meta.get_or_none(Meta.key == "demo")
+        return row is not None and row.value == "1"
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def start(self) -> list[str]:
+        """Journal the start; check the fiscal tail against its anchor. Returns warnings (French)."""
+        conn = self.db.connection()
+        warnings = []
+        anchored = (self.ledger.anchor.read() if self.ledger.anchor else None) or {}
+        current = heads(conn, self.ledger.till)
+        behind = [
+            f"{journal} n°{head['seq']}"
+            for journal, head in (anchored.get("heads") or {}).items()
+            if current.get(journal, {}).get("seq", 0) < head.get("seq", 0)
+        ]
+        if behind:
+            self.ledger.record_event(conn, "RESTORE_DETECTED", {"anchored": behind})
+            warnings.append(
+                "Données fiscales plus anciennes que le dernier état connu (restauration ou suppression) : "
+                "l'événement est journalisé, prévenez votre responsable."
+            )
+        self.ledger.record_event(conn, "START", {"version": __version__})
+        self.ledger.anchor_heads(conn)
+        return warnings
+
+    def stop(self) -> None:
+        conn = self.db.connection()
+        self.ledger.record_event(conn, "STOP", {"version": __version__})
+        self.ledger.anchor_heads(conn)
+        self.db.close()
+
+    # -- devices ---------------------------------------------------------------------------------
+    @cached_property
+    def printer(self) -> Printer:
+        return open_printer(self.config.section("devices.printer"), self.data_dir)
+
+    @cached_property
+    def drawer(self) -> Drawer:
+        return open_drawer(self.config.section("devices.drawer"), self.printer)
+
+    def render(self, doc: Document) -> RenderedReceipt:
+        """Render once: the same document gives the printer's bytes and the on-screen preview."""
+        profile = self.printer.profile
+        return RenderedReceipt(render(doc, profile), preview(doc, profile))

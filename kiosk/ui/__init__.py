@@ -1,0 +1,1 @@
+"""The cashier's Textual UI. Talks only to the till's services; nothing imports it."""

@@ -1,0 +1,75 @@
+"""The Textual application: wires screens to the till; the screens hold the flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from drivers.drawer import DrawerError
+from drivers.printer import PrinterError
+
+from ..staff import StaffMember
+from ..till import Till
+from .screens.login import LoginScreen
+from .screens.sale import SaleScreen
+
+
+class KioskApp(App[None]):
+    CSS_PATH = Path(__file__).parent / "kiosk.tcss"
+    TITLE = "Caisse"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quitter", id="quit", tooltip="Arrête la caisse", show=False),
+    ]
+
+    def __init__(self, till: Till):
+        super().__init__()
+        self.till = till
+        self.member: StaffMember | None = None
+        self.title = till.config.get("shop.name")
+        self.sub_title = f"Caisse {till.config.till_id}"
+
+    def on_mount(self) -> None:
+        for warning in self.till.start():
+            self.notify(warning, severity="error", timeout=30)
+        self.push_screen(LoginScreen())
+
+    def logged_in(self, member: StaffMember) -> None:
+        self.member = member
+        self.sub_title = f"Caisse {self.till.config.till_id} — {member.name} ({member.role_label})"
+        self.switch_screen(SaleScreen(member))
+
+    def log_out(self) -> None:
+        if self.member is not None:
+            self.till.staff.logout(self.member)
+        self.member = None
+        self.sub_title = f"Caisse {self.till.config.till_id}"
+        self.switch_screen(LoginScreen())
+
+    # -- devices: blocking I/O in threads owned by the app, so closing a screen never cuts them short --
+    @work(thread=True, exclusive=True, group="drawer")
+    def open_drawer(self) -> None:
+        try:
+            self.till.drawer.open()
+        except DrawerError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.call_from_thread(self.notify, "Tiroir-caisse ouvert", timeout=3)
+
+    @work(thread=True, group="printer")
+    def print_receipt(self, data: bytes) -> None:
+        try:
+            self.till.printer.print_bytes(data)
+        except PrinterError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=15)
+
+
+def run_app(till: Till) -> int:
+    app = KioskApp(till)
+    try:
+        app.run()
+    finally:
+        till.stop()
+    return 0

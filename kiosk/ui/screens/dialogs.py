@@ -1,0 +1,142 @@
+"""Small modal dialogs of the sale screen: quantity, unknown code, free amount."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from ...money import AmountError, format_rate, parse_amount, parse_quantity
+from ...sale.basket import VAT_RATES_BP
+
+
+class QuantityDialog(ModalScreen[Decimal | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="qty.cancel", tooltip="Ferme sans changer")]
+
+    def __init__(self, label: str, current: Decimal, by_weight: bool):
+        super().__init__()
+        self.label = label
+        self.current = current
+        self.by_weight = by_weight
+
+    def compose(self) -> ComposeResult:
+        unit = "Poids (kg)" if self.by_weight else "Quantité"
+        with Vertical(classes="dialog"):
+            yield Label(f"{unit} : {self.label}", classes="section-title")
+            yield Input(str(self.current).replace(".", ","), id="qty-input", restrict=r"[0-9.,]*")
+            yield Static("", id="qty-error", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Valider", id="qty-ok", variant="success")
+                yield Button("Annuler", id="qty-cancel")
+
+    def on_input_submitted(self) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "qty-ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def _submit(self) -> None:
+        try:
+            qty = parse_quantity(self.query_one("#qty-input", Input).value, allow_decimal=self.by_weight)
+        except AmountError as exc:
+            self.query_one("#qty-error", Static).update(str(exc))
+            return
+        self.dismiss(qty)
+
+
+class UnknownCodeDialog(ModalScreen[str]):
+    """An unknown code: offer search or a free-amount line. Dismisses with 'search', 'free' or 'cancel'."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss('cancel')", "Annuler", id="unknown.cancel", tooltip="Ignore ce code")
+    ]
+
+    def __init__(self, code: str):
+        super().__init__()
+        self.code = code
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Article inconnu", classes="section-title error")
+            yield Static(
+                f"Le code « {self.code} » ne correspond à aucun article du catalogue.\n"
+                "Recherchez l'article par son nom, ou saisissez un montant libre.",
+                id="unknown-message",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Rechercher", id="unknown-search", variant="primary")
+                yield Button("Montant libre", id="unknown-free")
+                yield Button("Annuler", id="unknown-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#unknown-search", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss((event.button.id or "unknown-cancel").removeprefix("unknown-"))
+
+
+class FreeAmountDialog(ModalScreen[tuple[str, int, int] | None]):
+    """« Montant libre »: label, amount TTC and VAT rate for an article not in the catalogue."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="free.cancel", tooltip="Ferme sans ajouter")]
+
+    def __init__(self, label: str = ""):
+        super().__init__()
+        self.initial_label = label
+        self.vat_bp = 2000
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Montant libre", classes="section-title")
+            yield Input(self.initial_label, placeholder="Libellé", id="free-label", max_length=60)
+            yield Input(placeholder="Montant TTC, ex. 4,50", id="free-amount", restrict=r"[0-9.,]*")
+            with Horizontal(classes="dialog-buttons", id="free-rates"):
+                for rate in VAT_RATES_BP:
+                    yield Button(format_rate(rate), id=f"free-vat-{rate}", classes="vat-rate")
+            yield Static("", id="free-error", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Ajouter", id="free-ok", variant="success")
+                yield Button("Annuler", id="free-cancel")
+
+    def on_mount(self) -> None:
+        self._select_rate(self.vat_bp)
+        self.query_one("#free-amount" if self.initial_label else "#free-label", Input).focus()
+
+    def _select_rate(self, rate: int) -> None:
+        self.vat_bp = rate
+        for button in self.query(".vat-rate"):
+            button.set_class(button.id == f"free-vat-{rate}", "-selected")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "free-label":
+            self.query_one("#free-amount", Input).focus()
+        else:
+            self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        button_id = event.button.id or ""
+        if button_id.startswith("free-vat-"):
+            self._select_rate(int(button_id.removeprefix("free-vat-")))
+        elif button_id == "free-ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def _submit(self) -> None:
+        try:
+            amount = parse_amount(self.query_one("#free-amount", Input).value, allow_zero=False)
+        except AmountError as exc:
+            self.query_one("#free-error", Static).update(str(exc))
+            return
+        label = self.query_one("#free-label", Input).value.strip() or "Montant libre"
+        self.dismiss((label, amount, self.vat_bp))

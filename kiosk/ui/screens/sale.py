@@ -1,0 +1,372 @@
+"""The sale screen: code/search field, favourites grid, basket, totals with the VAT table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.events import Key
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.option_list import Option
+
+from ...catalogue import ArticleView, BarcodeError
+from ...money import AmountError, format_eur, format_qty, format_rate
+from ...receipt import vat_code
+from ...sale.basket import Basket, BasketError
+from ...staff import StaffMember
+from .dialogs import FreeAmountDialog, QuantityDialog, UnknownCodeDialog
+from .payment import PaymentOutcome, PaymentScreen
+from .receipt import ReceiptScreen
+
+if TYPE_CHECKING:
+    from ..app import KioskApp
+
+
+class SaleScreen(Screen[None]):
+    BINDINGS = [
+        Binding(
+            "f2", "focus_code", "Code/Recherche", id="sale.code", tooltip="Scanner ou chercher un article"
+        ),
+        Binding("f3", "focus_basket", "Panier", id="sale.basket", tooltip="Aller aux lignes du panier"),
+        Binding("f4", "quantity", "Quantité", id="sale.qty", tooltip="Changer la quantité de la ligne"),
+        Binding("f6", "free_amount", "Montant libre", id="sale.free", tooltip="Article hors catalogue"),
+        Binding("f8", "delete_line", "Supprimer", id="sale.delete", tooltip="Supprimer la ligne choisie"),
+        Binding("f12", "pay", "Encaisser", id="sale.pay", tooltip="Encaisser en espèces"),
+        Binding("f10", "logout", "Déconnexion", id="sale.logout", tooltip="Changer d'utilisateur"),
+        Binding("plus", "qty_step(1)", "+1", id="sale.plus", show=False),
+        Binding("minus", "qty_step(-1)", "-1", id="sale.minus", show=False),
+        Binding("delete", "delete_line", "Supprimer", id="sale.del", show=False),
+    ]
+
+    def __init__(self, member: StaffMember):
+        super().__init__()
+        self.member = member
+        self.basket = Basket()
+        self.selected_line: int | None = None
+
+    @property
+    def kiosk(self) -> KioskApp:
+        return cast("KioskApp", self.app)
+
+    # -- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        catalogue = self.kiosk.till.catalogue
+        favourites = catalogue.favourites()
+        yield Header(show_clock=True)
+        with Horizontal(id="sale"):
+            with Vertical(id="sale-left"):
+                yield Input(placeholder="Code-barres ou nom de l'article (F2)", id="code")
+                yield OptionList(id="results")
+                with TabbedContent(id="favourites"):
+                    for category in catalogue.categories():
+                        articles = favourites.get(category.key)
+                        if not articles:
+                            continue
+                        with TabPane(category.name, id=f"cat-{category.key}"):
+                            with Grid(classes="fav-grid"):
+                                for article in articles:
+                                    yield Button(
+                                        f"{article.name}\n{format_eur(article.price_cents)}",
+                                        id=f"fav-{article.id}",
+                                        classes="fav",
+                                    )
+            with Vertical(id="sale-right"):
+                yield DataTable(id="basket", cursor_type="row", zebra_stripes=True)
+                with Horizontal(id="line-buttons"):
+                    yield Button("−", id="qty-minus", classes="line-button")
+                    yield Button("+", id="qty-plus", classes="line-button")
+                    yield Button("Qté", id="qty-set", classes="line-button")
+                    yield Button("Suppr.", id="line-delete", classes="line-button", variant="error")
+                    yield Button("Libre", id="free-amount", classes="line-button")
+                yield Static("", id="vat-table")
+                with Horizontal(id="total-bar"):
+                    yield Static("TOTAL 0,00 €", id="total")
+                    yield Button("Encaisser", id="pay", variant="success")
+                yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#basket", DataTable)
+        table.add_column("Article", key="label")
+        table.add_column("Qté", key="qty")
+        table.add_column("P.U.", key="unit")
+        table.add_column("Montant", key="amount")
+        table.add_column("TVA", key="vat")
+        self.query_one("#results", OptionList).display = False
+        self.refresh_basket()
+        self.action_focus_code()
+
+    # -- feedback --------------------------------------------------------------------------------
+    def say(self, text: str, error: bool = False) -> None:
+        message = self.query_one("#message", Static)
+        message.update(text)
+        message.set_class(error, "error")
+        if error:
+            self.app.bell()
+
+    # -- adding articles -------------------------------------------------------------------------
+    def add_article(self, article: ArticleView, qty: Decimal = Decimal(1)) -> None:
+        try:
+            index = self.basket.add_article(article, qty)
+        except AmountError as exc:
+            self.say(str(exc), error=True)
+            return
+        self.selected_line = index
+        self.refresh_basket()
+        line = self.basket.lines[index]
+        self.say(f"{line.label} : {format_qty(line.qty)} × {format_eur(line.unit_cents)}")
+
+    @on(Input.Submitted, "#code")
+    def code_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        results = self.query_one("#results", OptionList)
+        if not text:
+            return
+        if results.display and results.highlighted is not None and not text.isdigit():
+            self._add_option(results.highlighted)
+            return
+        try:
+            article = self.kiosk.till.catalogue.by_code(text)
+        except BarcodeError as exc:
+            self.say(str(exc), error=True)
+            event.input.value = ""
+            return
+        event.input.value = ""
+        if article is None:
+            self.unknown_code(text)
+            return
+        self.add_article(article)
+
+    def unknown_code(self, code: str) -> None:
+        self.say(f"Article inconnu : {code}", error=True)
+
+        def chosen(choice: str | None) -> None:
+            if choice == "search":
+                field = self.query_one("#code", Input)
+                field.value = ""
+                field.focus()
+                self.say("Tapez le nom ou la référence de l'article.")
+            elif choice == "free":
+                self.action_free_amount()
+
+        self.app.push_screen(UnknownCodeDialog(code), chosen)
+
+    @on(Input.Changed, "#code")
+    def search(self, event: Input.Changed) -> None:
+        text = event.value.strip()
+        results = self.query_one("#results", OptionList)
+        if len(text) < 2 or text.isdigit():
+            results.display = False
+            return
+        found = self.kiosk.till.catalogue.search(text, limit=20)
+        results.clear_options()
+        results.add_options(
+            Option(f"{a.name}  {format_eur(a.price_cents)}{'/kg' if a.sold_by_weight else ''}", id=str(a.id))
+            for a in found
+        )
+        results.display = bool(found)
+        if found:
+            results.highlighted = 0
+
+    def _add_option(self, index: int) -> None:
+        results = self.query_one("#results", OptionList)
+        option_id = results.get_option_at_index(index).id
+        article = self.kiosk.till.catalogue.get(int(option_id or 0))
+        field = self.query_one("#code", Input)
+        field.value = ""
+        results.display = False
+        field.focus()
+        if article is not None:
+            self.add_article_checked(article)
+
+    @on(OptionList.OptionSelected, "#results")
+    def result_chosen(self, event: OptionList.OptionSelected) -> None:
+        self._add_option(event.option_index)
+
+    def add_article_checked(self, article: ArticleView) -> None:
+        """Weighed articles ask for the weight first; the others are added at once."""
+        if not article.sold_by_weight:
+            self.add_article(article)
+            return
+
+        def weighed(qty: Decimal | None) -> None:
+            if qty is not None:
+                self.add_article(article, qty)
+
+        self.app.push_screen(QuantityDialog(article.name, Decimal("0.5"), by_weight=True), weighed)
+
+    def on_key(self, event: Key) -> None:
+        """Down arrow from the code field goes into the search results."""
+        results = self.query_one("#results", OptionList)
+        if event.key == "down" and self.focused is self.query_one("#code", Input) and results.display:
+            results.focus()
+            event.stop()
+
+    # -- basket ----------------------------------------------------------------------------------
+    def refresh_basket(self) -> None:
+        table = self.query_one("#basket", DataTable)
+        table.clear()
+        for index, line in enumerate(self.basket.lines):
+            qty = f"{format_qty(line.qty)} kg" if line.sold_by_weight else format_qty(line.qty)
+            table.add_row(
+                line.label,
+                qty,
+                format_eur(line.unit_cents),
+                format_eur(line.amount),
+                vat_code(line.vat_bp),
+                key=str(index),
+            )
+        if self.basket.lines:
+            if self.selected_line is None or self.selected_line >= len(self.basket.lines):
+                self.selected_line = len(self.basket.lines) - 1
+            table.move_cursor(row=self.selected_line)
+        else:
+            self.selected_line = None
+        vat = "\n".join(
+            f"{vat_code(v.rate_bp)} {format_rate(v.rate_bp):>6}  HT {format_eur(v.ht):>10}  "
+            f"TVA {format_eur(v.tva):>9}  TTC {format_eur(v.ttc):>10}"
+            for v in self.basket.vat_lines()
+        )
+        self.query_one("#vat-table", Static).update(vat)
+        self.query_one("#total", Static).update(f"TOTAL {format_eur(self.basket.total)}")
+
+    @on(DataTable.RowHighlighted, "#basket")
+    def line_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.selected_line = event.cursor_row
+
+    def action_focus_code(self) -> None:
+        self.query_one("#code", Input).focus()
+
+    def action_focus_basket(self) -> None:
+        self.query_one("#basket", DataTable).focus()
+
+    def _selected(self) -> int | None:
+        if self.selected_line is None or not self.basket.lines:
+            self.say("Choisissez d'abord une ligne du panier.", error=True)
+            return None
+        return self.selected_line
+
+    def action_qty_step(self, step: int) -> None:
+        if self.focused is self.query_one("#code", Input):
+            return
+        index = self._selected()
+        if index is None:
+            return
+        line = self.basket.lines[index]
+        if line.qty + step <= 0:
+            self.say("Quantité minimale 1 : pour retirer l'article, utilisez Supprimer.", error=True)
+            return
+        self._set_qty(index, line.qty + step)
+
+    def _set_qty(self, index: int, qty: Decimal) -> None:
+        try:
+            self.basket.set_qty(index, qty)
+        except (AmountError, BasketError) as exc:
+            self.say(str(exc), error=True)
+            return
+        self.selected_line = index
+        self.refresh_basket()
+        line = self.basket.lines[index]
+        self.say(f"{line.label} : quantité {format_qty(line.qty)}")
+
+    def action_quantity(self) -> None:
+        index = self._selected()
+        if index is None:
+            return
+        line = self.basket.lines[index]
+
+        def chosen(qty: Decimal | None) -> None:
+            if qty is not None:
+                self._set_qty(index, qty)
+
+        self.app.push_screen(QuantityDialog(line.label, line.qty, line.sold_by_weight), chosen)
+
+    def action_delete_line(self) -> None:
+        if self.focused is self.query_one("#code", Input) and self.query_one("#code", Input).value:
+            return
+        index = self._selected()
+        if index is None:
+            return
+        removed = self.basket.remove(index)
+        self.selected_line = min(index, len(self.basket.lines) - 1) if self.basket.lines else None
+        self.refresh_basket()
+        self.say(f"Ligne supprimée : {removed.label}")
+
+    def action_free_amount(self) -> None:
+        def chosen(result: tuple[str, int, int] | None) -> None:
+            if result is None:
+                return
+            label, amount, vat_bp = result
+            self.selected_line = self.basket.add_free_amount(label, amount, vat_bp)
+            self.refresh_basket()
+            self.say(f"Montant libre ajouté : {label} {format_eur(amount)}")
+
+        self.app.push_screen(FreeAmountDialog(), chosen)
+
+    # -- buttons ---------------------------------------------------------------------------------
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        button_id = event.button.id or ""
+        event.stop()
+        if button_id.startswith("fav-"):
+            article = self.kiosk.till.catalogue.get(int(button_id.removeprefix("fav-")))
+            if article is not None:
+                self.add_article_checked(article)
+        elif button_id == "qty-plus":
+            self._step_from_button(1)
+        elif button_id == "qty-minus":
+            self._step_from_button(-1)
+        elif button_id == "qty-set":
+            self.action_quantity()
+        elif button_id == "line-delete":
+            self.action_delete_line()
+        elif button_id == "free-amount":
+            self.action_free_amount()
+        elif button_id == "pay":
+            self.action_pay()
+
+    def _step_from_button(self, step: int) -> None:
+        index = self._selected()
+        if index is not None and self.basket.lines[index].qty + step > 0:
+            self._set_qty(index, self.basket.lines[index].qty + step)
+        elif index is not None:
+            self.say("Quantité minimale 1 : pour retirer l'article, utilisez Supprimer.", error=True)
+
+    # -- payment ---------------------------------------------------------------------------------
+    def action_pay(self) -> None:
+        if self.basket.is_empty:
+            self.say("Le panier est vide : ajoutez un article avant d'encaisser.", error=True)
+            return
+
+        def done(outcome: PaymentOutcome | None) -> None:
+            if outcome is not None:
+                self.basket.clear()
+                self.selected_line = None
+                self.refresh_basket()
+                sale = outcome.sale
+                self.say(f"Ticket {sale.number} enregistré : {format_eur(sale.total)}. Client suivant.")
+                if outcome.receipt_text is not None:
+                    self.app.push_screen(ReceiptScreen(outcome.receipt_text, sale.number))
+            self.action_focus_code()
+
+        self.app.push_screen(PaymentScreen(self.basket, self.member), done)
+
+    def action_logout(self) -> None:
+        if not self.basket.is_empty:
+            self.say("Terminez ou videz le panier avant de changer d'utilisateur.", error=True)
+            return
+        self.kiosk.log_out()

@@ -1,0 +1,34 @@
+"""Shared fixtures: a demo till on a fresh data directory, with simulated devices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.demo import init_demo
+from kiosk.till import Till
+
+SIMULATED_DEVICES = """
+[devices.printer]
+backend = "simulated"
+[devices.drawer]
+backend = "simulated"
+"""
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    (path / "kiosk.toml").write_text(SIMULATED_DEVICES, "utf-8")
+    return path
+
+
+@pytest.fixture
+def till(data_dir: Path) -> Iterator[Till]:
+    till = Till.open(data_dir)
+    init_demo(till)
+    yield till
+    till.db.close()

@@ -42,7 +42,7 @@ def article_view(article: Article, barcode: str | None = None) -> ArticleView:
         price_cents=article.price_cents,
         vat_bp=article.vat_bp,
         sold_by_weight=article.sold_by_weight,
-        category=article.category.key if hasattr(article.category, "key") else str(article.category_id),
+        category=article.category.key,
         barcode=barcode,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peewee import (
+    AutoField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -31,6 +32,7 @@ class Meta(BaseModel):
 
 
 class Category(BaseModel):
+    id = AutoField()
     key = CharField(unique=True)
     name = CharField()
     color = CharField(default="#888888")
@@ -42,6 +44,7 @@ class Category(BaseModel):
 
 
 class Article(BaseModel):
+    id = AutoField()
     reference = CharField(unique=True)
     name = CharField()
     category = ForeignKeyField(Category, backref="articles", on_delete="RESTRICT")
@@ -65,6 +68,7 @@ class Barcode(BaseModel):
 
 
 class User(BaseModel):
+    id = AutoField()
     name = CharField(unique=True)
     role = CharField()  # admin | manager | cashier
     pin_hash = CharField()

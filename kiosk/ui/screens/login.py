@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from ...staff import LoginError
+from ..widgets import TouchKey
 
 if TYPE_CHECKING:
     from ..app import KioskApp
@@ -43,10 +44,10 @@ class LoginScreen(Screen[None]):
                 yield Input(password=True, max_length=6, restrict=r"\d*", id="pin", placeholder="••••••")
                 with Grid(id="keypad"):
                     for digit in "123456789":
-                        yield Button(digit, id=f"pin-{digit}", classes="key")
-                    yield Button("⌫", id="pin-back", classes="key")
-                    yield Button("0", id="pin-0", classes="key")
-                    yield Button("OK", id="pin-ok", classes="key", variant="success")
+                        yield TouchKey(digit, id=f"pin-{digit}", classes="key")
+                    yield TouchKey("⌫", id="pin-back", classes="key")
+                    yield TouchKey("0", id="pin-0", classes="key")
+                    yield TouchKey("OK", id="pin-ok", classes="key", variant="success")
                 yield Static("", id="login-error", classes="error")
         yield Footer()
 

@@ -19,6 +19,7 @@ from ...receipt import sale_receipt
 from ...sale.basket import Basket
 from ...sale.checkout import CompletedSale, PaymentError, cash_payment
 from ...staff import StaffMember
+from ..widgets import TouchKey
 
 if TYPE_CHECKING:
     from ..app import KioskApp
@@ -70,8 +71,10 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
                 )
                 with Horizontal(classes="dialog-buttons", id="presets"):
                     for index, cents in enumerate(presets):
-                        yield Button(format_eur(cents), id=f"cash-{cents}", classes="preset", name=str(index))
-                    yield Button("Exact", id="cash-exact", classes="preset")
+                        yield TouchKey(
+                            format_eur(cents), id=f"cash-{cents}", classes="preset", name=str(index)
+                        )
+                    yield TouchKey("Exact", id="cash-exact", classes="preset")
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Valider", id="pay-ok", variant="success")
                     yield Button("Annuler", id="pay-cancel")

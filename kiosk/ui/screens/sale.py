@@ -29,6 +29,7 @@ from ...money import AmountError, format_eur, format_qty, format_rate
 from ...receipt import vat_code
 from ...sale.basket import Basket, BasketError
 from ...staff import StaffMember
+from ..widgets import TouchKey
 from .dialogs import FreeAmountDialog, QuantityDialog, UnknownCodeDialog
 from .payment import PaymentOutcome, PaymentScreen
 from .receipt import ReceiptScreen
@@ -80,7 +81,7 @@ class SaleScreen(Screen[None]):
                         with TabPane(category.name, id=f"cat-{category.key}"):
                             with Grid(classes="fav-grid"):
                                 for article in articles:
-                                    yield Button(
+                                    yield TouchKey(
                                         f"{article.name}\n{format_eur(article.price_cents)}",
                                         id=f"fav-{article.id}",
                                         classes="fav",
@@ -88,11 +89,11 @@ class SaleScreen(Screen[None]):
             with Vertical(id="sale-right"):
                 yield DataTable(id="basket", cursor_type="row", zebra_stripes=True)
                 with Horizontal(id="line-buttons"):
-                    yield Button("−", id="qty-minus", classes="line-button")
-                    yield Button("+", id="qty-plus", classes="line-button")
-                    yield Button("Qté", id="qty-set", classes="line-button")
-                    yield Button("Suppr.", id="line-delete", classes="line-button", variant="error")
-                    yield Button("Libre", id="free-amount", classes="line-button")
+                    yield TouchKey("−", id="qty-minus", classes="line-button")
+                    yield TouchKey("+", id="qty-plus", classes="line-button")
+                    yield TouchKey("Qté", id="qty-set", classes="line-button")
+                    yield TouchKey("Suppr.", id="line-delete", classes="line-button", variant="error")
+                    yield TouchKey("Libre", id="free-amount", classes="line-button")
                 yield Static("", id="vat-table")
                 with Horizontal(id="total-bar"):
                     yield Static("TOTAL 0,00 €", id="total")

@@ -12,8 +12,10 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from drivers.drawer import Drawer, open_drawer
-from drivers.printer import Document, Printer, open_printer, preview, render
+from gpiozero.pins.mock import MockPin
+
+from drivers.drawer import Drawer, GpioDrawer, open_drawer
+from drivers.printer import Document, Printer, SimulatedPrinter, open_printer, preview, render
 from fiscal.anchor import Anchor
 from fiscal.journal import FiscalLedger, heads
 from fiscal.keys import load_or_create_key
@@ -98,6 +100,15 @@ class Till:
         self.ledger.record_event(conn, "START", {"version": __version__})
         self.ledger.anchor_heads(conn)
         return warnings
+
+    def device_notes(self) -> list[str]:
+        """What the cashier should know about the devices at start (French)."""
+        notes = []
+        if isinstance(self.printer, SimulatedPrinter):
+            notes.append(f"Imprimante simulée : les tickets sont enregistrés dans {self.printer.out_dir}.")
+        if isinstance(self.drawer, GpioDrawer) and isinstance(self.drawer.pin, MockPin):
+            notes.append("Tiroir-caisse simulé (aucune broche GPIO réelle).")
+        return notes
 
     def stop(self) -> None:
         conn = self.db.connection()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     data_dir = resolve_data_dir(args.data_dir)
+    # python-escpos rebuilds its printer capabilities in a new temp dir at every import (~100 ms)
+    # unless told where to keep them.
+    escpos_cache = data_dir / "cache" / "escpos"
+    escpos_cache.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(escpos_cache))
     try:
         if args.command == "config":
             return _config_check(args, data_dir)

@@ -34,6 +34,8 @@ class KioskApp(App[None]):
     def on_mount(self) -> None:
         for warning in self.till.start():
             self.notify(warning, severity="error", timeout=30)
+        for note in self.till.device_notes():
+            self.notify(note, timeout=8)
         self.push_screen(LoginScreen())
 
     def logged_in(self, member: StaffMember) -> None:

@@ -85,6 +85,7 @@ class SaleScreen(Screen[None]):
                                         f"{article.name}\n{format_eur(article.price_cents)}",
                                         id=f"fav-{article.id}",
                                         classes="fav",
+                                        compact=True,
                                     )
             with Vertical(id="sale-right"):
                 yield DataTable(id="basket", cursor_type="row", zebra_stripes=True)

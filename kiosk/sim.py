@@ -27,11 +27,11 @@ class SimSummary:
 
 def _cash_given(total: int, rng: random.Random) -> int:
     """What a customer hands over: exact, or the next round amount, or a note above."""
-    choice = rng.random()
-    if choice < 0.3:
+    choice = rng.randrange(10)
+    if choice < 3:
         return total
     for step in (100, 500, 1000, 2000, 5000, 10000):
-        if choice < 0.6 and total <= step * 5:
+        if choice < 6 and total <= step * 5:
             return -(-total // step) * step
     return -(-total // 5000) * 5000
 

@@ -50,11 +50,14 @@ def _line_block(line: dict[str, Any]) -> Document:
     ]
 
 
-def sale_receipt(config: Config, sale: CompletedSale) -> Document:
+def sale_receipt(config: Config, sale: CompletedSale, duplicate: int | None = None) -> Document:
+    """The receipt of a sale; `duplicate` = k prints it as « DUPLICATA n°k » (a journaled reprint)."""
     body = sale.body
     local = sale.when
     doc = shop_header(config)
     doc.append(Rule())
+    if duplicate is not None:
+        doc.append(Text(f"DUPLICATA n°{duplicate}", align="center", bold=True, double=True))
     if sale.record.journal == "TRAINING":
         doc.append(Text("MODE FORMATION - ticket fictif", align="center", bold=True))
     doc.append(Columns(f"Ticket n° {sale.number}", f"Caisse {sale.record.till}"))

@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     verify = fiscal.add_parser("verify", help="vérifie l'intégrité des journaux fiscaux")
     verify.add_argument("--json", action="store_true")
 
+    receipt = sub.add_parser("receipt", help="tickets").add_subparsers(dest="action", required=True)
+    reprint = receipt.add_parser("reprint", help="réimprime un ticket (DUPLICATA, journalisé)")
+    reprint.add_argument("number", help="numéro du ticket : 42 ou T01-000042")
+
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     config.add_parser("check", help="valide la configuration")
     return parser
@@ -60,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo_init(till)
         if args.command == "sim":
             return _sim_sales(till, args)
+        if args.command == "receipt":
+            return _reprint(till, args.number)
     except ConfigError as exc:
         print("Configuration invalide :", file=sys.stderr)
         for problem in exc.problems:
@@ -95,6 +101,40 @@ def _sim_sales(till, args: argparse.Namespace) -> int:  # type: ignore[no-untype
         print(exc, file=sys.stderr)
         return 1
     print(summary.line())
+    return 0
+
+
+def _reprint(till, number: str) -> int:  # type: ignore[no-untyped-def]
+    import getpass
+
+    from fiscal.duplicates import record_duplicate
+    from fiscal.journal import FiscalError
+
+    from ..receipt import sale_receipt
+    from ..sale.checkout import CompletedSale
+
+    digits = number.rsplit("-", 1)[-1]
+    if not digits.isdigit():
+        print(
+            f"Numéro de ticket invalide « {number} » : tapez par exemple 42 ou T01-000042.", file=sys.stderr
+        )
+        return 2
+    try:
+        ticket, _, copy = record_duplicate(
+            till.ledger, till.db.connection(), int(digits), f"ssh:{getpass.getuser()}"
+        )
+    except FiscalError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    rendered = till.render(sale_receipt(till.config, CompletedSale.from_record(ticket), duplicate=copy))
+    print(rendered.text)
+    from drivers.printer import PrinterError
+
+    try:
+        till.printer.print_bytes(rendered.data)
+    except PrinterError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from peewee import SqliteDatabase
 
 from fiscal.journal import FiscalLedger, Record
 from fiscal.tickets import record_ticket
+from fiscal.timeutil import parse_utc
 
 from ..money import format_eur
 from ..staff import StaffMember
@@ -34,6 +35,12 @@ class CompletedSale:
     record: Record
     body: dict[str, Any]
     when: datetime
+
+    @classmethod
+    def from_record(cls, record: Record) -> CompletedSale:
+        """A ticket read back from the journal, with its local date and time as signed."""
+        local = parse_utc(record.ts_utc).astimezone(timezone(timedelta(minutes=record.tz_offset)))
+        return cls(record=record, body=record.data(), when=local)
 
     @property
     def number(self) -> str:

@@ -23,6 +23,7 @@ from fiscal.keys import load_or_create_key
 from . import __version__
 from .catalogue import Catalogue
 from .config import Config, load_config
+from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
 from .staff import StaffService
 from .store import Meta, open_database
@@ -66,6 +67,7 @@ class Till:
         self.checkout = CheckoutService(
             self.db, self.ledger, self.clock, training=config.get("till.training")
         )
+        self.print_queue = PrintQueue(self.db, lambda: self.printer)
 
     @classmethod
     def open(
@@ -99,6 +101,11 @@ class Till:
             )
         self.ledger.record_event(conn, "START", {"version": __version__})
         self.ledger.anchor_heads(conn)
+        for _, label in self.print_queue.recover():
+            warnings.append(
+                f"{label} était en cours d'impression à l'arrêt de la caisse : regardez l'imprimante, "
+                "puis F7 pour le réimprimer ou l'abandonner."
+            )
         return warnings
 
     def device_notes(self) -> list[str]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from peewee import SqliteDatabase
 
-from .models import MODELS
+from .models import MODELS, PrintJob
 
 
 def _v1_base(db: SqliteDatabase) -> None:
@@ -41,7 +41,11 @@ def _v2_article_search(db: SqliteDatabase) -> None:
     db.execute_sql("INSERT INTO article_search (article_search) VALUES ('rebuild')")
 
 
-MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [_v1_base, _v2_article_search]
+def _v3_print_queue(db: SqliteDatabase) -> None:
+    db.create_tables([PrintJob])
+
+
+MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [_v1_base, _v2_article_search, _v3_print_queue]
 LATEST = len(MIGRATIONS)
 
 

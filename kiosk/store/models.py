@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from peewee import (
     AutoField,
+    BlobField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -78,6 +79,21 @@ class User(BaseModel):
 
     class Meta:
         table_name = "user"
+
+
+class PrintJob(BaseModel):
+    """A receipt waiting for, or sent to, the printer: survives a restart, printed at most once."""
+
+    id = AutoField()
+    created_utc = CharField()
+    label = CharField()
+    data = BlobField()
+    state = CharField(default="pending", index=True)  # pending | printing | done | uncertain | cancelled
+    error = CharField(null=True)
+    printed_utc = CharField(null=True)
+
+    class Meta:
+        table_name = "print_job"
 
 
 MODELS = [Meta, Category, Article, Barcode, User]

@@ -60,12 +60,21 @@ class KioskApp(App[None]):
             return
         self.call_from_thread(self.notify, "Tiroir-caisse ouvert", timeout=3)
 
-    @work(thread=True, group="printer")
-    def print_receipt(self, data: bytes) -> None:
+    def print_receipt(self, label: str, data: bytes) -> None:
+        """Queue the receipt (it survives a restart) and let the printer worker take it."""
+        self.till.print_queue.enqueue(label, data)
+        self.drain_print_queue()
+
+    @work(thread=True, exclusive=True, group="printer")
+    def drain_print_queue(self) -> None:
         try:
-            self.till.printer.print_bytes(data)
-        except PrinterError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=15)
+            self.till.print_queue.drain()
+        except PrinterError as exc:  # a printer that cannot even be opened
+            self.call_from_thread(self.notify, exc.message, severity="error", timeout=15)
+            return
+        reason = self.till.print_queue.paused_reason
+        if reason:
+            self.call_from_thread(self.notify, f"{reason} (F7 : relancer)", severity="error", timeout=20)
 
 
 def run_app(till: Till) -> int:

@@ -140,3 +140,39 @@ class FreeAmountDialog(ModalScreen[tuple[str, int, int] | None]):
             return
         label = self.query_one("#free-label", Input).value.strip() or "Montant libre"
         self.dismiss((label, amount, self.vat_bp))
+
+
+class PrintJobsDialog(ModalScreen[None]):
+    """Receipts whose printing was cut short: the cashier looked at the printer and decides each one."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Fermer", id="jobs.close", tooltip="Fermer")]
+
+    def __init__(self, jobs: list[tuple[int, str]]):
+        super().__init__()
+        self.jobs = jobs
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Impressions interrompues", classes="section-title")
+            yield Static("Regardez l'imprimante : réimprimez seulement ce qui n'est pas sorti.")
+            for job_id, label in self.jobs:
+                with Horizontal(classes="dialog-buttons", id=f"job-{job_id}"):
+                    yield Label(label, classes="amount-label")
+                    yield Button("Réimprimer", id=f"job-retry-{job_id}", variant="primary")
+                    yield Button("Abandonner", id=f"job-cancel-{job_id}")
+            yield Button("Fermer", id="jobs-close")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        button_id = event.button.id or ""
+        queue = self.app.till.print_queue  # type: ignore[attr-defined]
+        if button_id.startswith("job-retry-"):
+            job_id = int(button_id.removeprefix("job-retry-"))
+            queue.retry(job_id)
+            self.query_one(f"#job-{job_id}").remove()
+        elif button_id.startswith("job-cancel-"):
+            job_id = int(button_id.removeprefix("job-cancel-"))
+            queue.cancel(job_id)
+            self.query_one(f"#job-{job_id}").remove()
+        else:
+            self.dismiss(None)

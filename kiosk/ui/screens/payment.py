@@ -165,7 +165,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         if self.sale is None:
             return
         rendered = self.kiosk.till.render(sale_receipt(self.kiosk.till.config, self.sale))
-        self.kiosk.print_receipt(rendered.data)
+        self.kiosk.print_receipt(f"Ticket {self.sale.number}", rendered.data)
         self.dismiss(PaymentOutcome(self.sale, rendered.text))
 
     def action_no_ticket(self) -> None:

@@ -30,7 +30,7 @@ from ...receipt import vat_code
 from ...sale.basket import Basket, BasketError
 from ...staff import StaffMember
 from ..widgets import TouchKey
-from .dialogs import FreeAmountDialog, QuantityDialog, UnknownCodeDialog
+from .dialogs import FreeAmountDialog, PrintJobsDialog, QuantityDialog, UnknownCodeDialog
 from .payment import PaymentOutcome, PaymentScreen
 from .receipt import ReceiptScreen
 
@@ -46,6 +46,7 @@ class SaleScreen(Screen[None]):
         Binding("f3", "focus_basket", "Panier", id="sale.basket", tooltip="Aller aux lignes du panier"),
         Binding("f4", "quantity", "Quantité", id="sale.qty", tooltip="Changer la quantité de la ligne"),
         Binding("f6", "free_amount", "Montant libre", id="sale.free", tooltip="Article hors catalogue"),
+        Binding("f7", "printing", "Impressions", id="sale.print", tooltip="Relancer l'imprimante"),
         Binding("f8", "delete_line", "Supprimer", id="sale.delete", tooltip="Supprimer la ligne choisie"),
         Binding("f12", "pay", "Encaisser", id="sale.pay", tooltip="Encaisser en espèces"),
         Binding("f10", "logout", "Déconnexion", id="sale.logout", tooltip="Changer d'utilisateur"),
@@ -366,6 +367,19 @@ class SaleScreen(Screen[None]):
             self.action_focus_code()
 
         self.app.push_screen(PaymentScreen(self.basket, self.member), done)
+
+    def action_printing(self) -> None:
+        """Resume the print queue; receipts cut short by a stop are decided one by one first."""
+        uncertain = self.kiosk.till.print_queue.state().uncertain
+
+        def decided(_: None) -> None:
+            self.kiosk.drain_print_queue()
+
+        if uncertain:
+            self.app.push_screen(PrintJobsDialog(uncertain), decided)
+        else:
+            self.kiosk.drain_print_queue()
+            self.say("Impression relancée.")
 
     def action_logout(self) -> None:
         if not self.basket.is_empty:

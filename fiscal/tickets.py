@@ -13,6 +13,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from .closures import is_day_closed
 from .journal import TICKET, TRAINING, FiscalError, FiscalLedger, Record
 
 KINDS = ("SALE", "RETURN")
@@ -83,6 +84,12 @@ def record_ticket(
     if problems:
         raise FiscalError("Ticket incohérent, rien n'est enregistré : " + "; ".join(problems))
     journal = TRAINING if training else TICKET
+    day = (when or ledger.clock()).date()
+    if not training and is_day_closed(ledger, conn, day):
+        raise FiscalError(
+            f"La journée du {day:%d/%m/%Y} est clôturée : aucune vente ne peut plus y être enregistrée. "
+            "Vérifiez la date de la caisse."
+        )
     head = ledger.head(conn, journal)
     signed_body = dict(body)
     if training:

@@ -19,7 +19,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .anchor import Anchor
-from .journal import COLUMNS, JOURNAL_LABELS, TICKET, Record
+from .closures import check_closures
+from .journal import CLOSURE, COLUMNS, JOURNAL_LABELS, TICKET, Record
 from .keys import KeyFileError, key_id_of, load_public_pem, verify_signature
 
 
@@ -159,6 +160,11 @@ def verify_database(
         before = report.records
         heads[journal] = check_chain(rows, keys, report)
         report.journals[journal] = report.records - before
+    for till in [
+        row[0] for row in conn.execute("SELECT DISTINCT till FROM fiscal_record WHERE journal = 'CLOSURE'")
+    ]:
+        for seq, text in check_closures(conn, till):
+            report.problems.append(Problem(CLOSURE, seq, "closure", text))
     if anchor is not None:
         _check_anchor(anchor, heads, report)
     return report
@@ -190,7 +196,7 @@ def _check_anchor(anchor: dict[str, Any], heads: dict[str, Record | None], repor
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fiscal.verify", description=__doc__)
-    parser.add_argument("database", type=Path)
+    parser.add_argument("database", type=Path, help="base SQLite de la caisse, ou archive NF525 (.zip)")
     parser.add_argument("--anchor", type=Path, help="fichier d'ancrage (fiscal-anchor.json)")
     parser.add_argument("--pubkey", type=Path, help="clé publique publiée de la caisse (PEM)")
     parser.add_argument("--json", action="store_true")
@@ -198,6 +204,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args.database.exists():
         print(f"{args.database} : fichier introuvable", file=sys.stderr)
         return 2
+    if args.pubkey is not None and not args.pubkey.exists():
+        print(f"{args.pubkey} : fichier introuvable", file=sys.stderr)
+        return 2
+    if args.database.suffix.lower() == ".zip":
+        # Imported here: fiscal.archive imports this module (Problem, Report, check_chain).
+        from .archive import verify_archive
+
+        if args.anchor is not None:
+            print("--anchor ne s'applique qu'à une base, pas à une archive", file=sys.stderr)
+            return 2
+        report = verify_archive(args.database, args.pubkey.read_bytes() if args.pubkey else None)
+        print_report(report, as_json=args.json)
+        return 0 if report.ok else 1
     conn = sqlite3.connect(f"file:{args.database}?mode=ro", uri=True)
     anchor = Anchor(args.anchor).read() if args.anchor else None
     pinned = load_public_pem(args.pubkey.read_bytes()) if args.pubkey else None

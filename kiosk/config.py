@@ -80,6 +80,7 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "till.id": (_ident, "1 à 32 lettres, chiffres, - ou _"),
     "till.timezone": (_timezone, "un fuseau horaire IANA, par exemple Europe/Paris"),
     "till.training": (_bool, "true ou false"),
+    "fiscal.first_month": (_int_range(1, 12), "le premier mois de l'exercice, de 1 à 12"),
     "receipt.auto_print": (_bool, "true ou false"),
     "receipt.header": (_lines, "une liste de lignes de texte"),
     "receipt.footer": (_lines, "une liste de lignes de texte"),

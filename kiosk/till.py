@@ -65,7 +65,11 @@ class Till:
             lockout_seconds=config.get("staff.lockout_seconds"),
         )
         self.checkout = CheckoutService(
-            self.db, self.ledger, self.clock, training=config.get("till.training")
+            self.db,
+            self.ledger,
+            self.clock,
+            training=config.get("till.training"),
+            first_month=config.get("fiscal.first_month"),
         )
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
 

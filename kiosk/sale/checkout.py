@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from peewee import SqliteDatabase
 
+from fiscal.closures import close_pending
 from fiscal.journal import FiscalLedger, Record
 from fiscal.tickets import record_ticket
 from fiscal.timeutil import parse_utc
@@ -95,12 +96,30 @@ def ticket_body(basket: Basket, tenders: list[Tender], change: int, cashier: Sta
 
 class CheckoutService:
     def __init__(
-        self, db: SqliteDatabase, ledger: FiscalLedger, clock: Callable[[], datetime], training: bool
+        self,
+        db: SqliteDatabase,
+        ledger: FiscalLedger,
+        clock: Callable[[], datetime],
+        training: bool,
+        first_month: int = 1,
     ):
         self.db = db
         self.ledger = ledger
         self.clock = clock
         self.training = training
+        self.first_month = first_month
+        self._closed_up_to: date | None = None
+        self.auto_close = True  # tests of closures by hand turn the automatic closing off
+
+    def close_previous_days(self, today: date) -> list[Record]:
+        """The first act of a new day closes the days (months, years) left open before it."""
+        if self._closed_up_to == today or not self.auto_close:
+            return []
+        records = close_pending(self.ledger, self.db.connection(), today, first_month=self.first_month)
+        if records:
+            self.ledger.anchor_heads(self.db.connection())
+        self._closed_up_to = today
+        return records
 
     def complete(
         self, basket: Basket, tenders: list[Tender], change: int, cashier: StaffMember
@@ -115,6 +134,7 @@ class CheckoutService:
             raise PaymentError("Rendu monnaie possible seulement avec un règlement en espèces.")
         body = ticket_body(basket, tenders, change, cashier)
         when = self.clock()
+        self.close_previous_days(when.date())
         with self.db.atomic():
             record = record_ticket(self.ledger, self.db.connection(), body, training=self.training, when=when)
         self.ledger.anchor_heads(self.db.connection())

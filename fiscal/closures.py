@@ -1,0 +1,655 @@
+"""Period closures (clôtures journalière, mensuelle, annuelle): signed records of the CLOSURE journal.
+
+A closure freezes the totals of a period in a signed record chained like every other journal record
+(rtype "DAY", "MONTH" or "YEAR"). Its body is canonical JSON (integer cents, no float):
+
+    kind, period                "DAY" / "2026-11-25", "MONTH" / "2026-11", "YEAR" / "2026"
+    from, to                    first and last local calendar day covered (YYYY-MM-DD)
+    tickets, sales_count, returns_count
+    sales, returns, net         sum of SALE tickets, of RETURN tickets (negative), and of both
+    vat                         [{rate, ht, tva, ttc}] per VAT rate (basis points), sorted by rate
+    tenders                     [{type, amount, count}] per tender type; cash is net of change given
+    change                      change given back in cash over the period
+    first_seq, last_seq         first and last ticket numbers covered (null when none)
+    last_sig                    signature of the last ticket covered (null when none)
+    gt                          grand totals {perpetual, absolute} as of the last ticket covered, or
+                                carried from the previous closure when the period has no ticket
+    period_totals               the period's own totals {perpetual: net, absolute: sum of |ticket|}
+    parts                       MONTH and YEAR only: [{period, seq, sig}] of the DAY (or MONTH) closures
+                                summed, so a month is exactly the sum of its days and a year of its months
+    first_month                 YEAR only: first calendar month of the fiscal year
+
+A DAY closure sums the TICKET records whose `day` column (local calendar day) is the closed day. The
+record's own `day` column is the day the closure was *made* (usually the next morning); the closed
+period is in the body. The record's `total` column is the period's net total.
+
+Rules:
+- a period is closed once; a day is closed only once it is over (before today), unless the manager
+  closes today explicitly (`force_today=True`, « fermer la journée »); a future day never;
+- days with tickets close in chronological order (an earlier day with unclosed tickets must be closed
+  first: `close_pending` does that, as the first act of a new day);
+- a month closes once it is over and every day of it that has tickets is closed; a fiscal year once
+  it is over and every month of it that has tickets is closed;
+- fiscal years: `first_month` (1 to 12) sets where the fiscal year starts; a fiscal year is named after
+  the calendar year it *starts* in, so the fiscal year "2026" with first_month=7 runs from 2026-07 to
+  2027-06 (its body says so: from "2026-07-01", to "2027-06-30", first_month 7).
+
+`check_closures` recomputes every closure from the tickets (DAY) or from its parts (MONTH, YEAR), so a
+verifier can tell a closure that does not add up, or tickets recorded in a day after it was closed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from calendar import monthrange
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from .journal import CLOSURE, COLUMNS, TICKET, FiscalError, FiscalLedger, Record, transaction
+
+DAY = "DAY"
+MONTH = "MONTH"
+YEAR = "YEAR"
+KINDS = (DAY, MONTH, YEAR)
+_PARTS_OF = {MONTH: DAY, YEAR: MONTH}
+_RANK = {DAY: 0, MONTH: 1, YEAR: 2}
+
+_T = TypeVar("_T")
+_TOTAL_KEYS = ("tickets", "sales_count", "returns_count", "sales", "returns", "net", "change")
+
+
+def fr_date(value: date | str) -> str:
+    """2026-11-25 → 25/11/2026."""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return day.strftime("%d/%m/%Y")
+
+
+MONTH_NAMES = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def period_label(kind: str, period: str) -> str:
+    """« la journée du 25/11/2026 », « le mois de novembre 2026 », « l'exercice 2026 »."""
+    if kind == DAY:
+        return f"la journée du {fr_date(period)}"
+    if kind == MONTH:
+        return f"le mois de {MONTH_NAMES[int(period[5:7]) - 1]} {period[:4]}"
+    if kind == YEAR:
+        return f"l'exercice {period}"
+    return f"la période {period}"
+
+
+# -- periods ------------------------------------------------------------------------------------------
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} out of range")
+    return date(year, month, 1), date(year, month, monthrange(year, month)[1])
+
+
+def fiscal_year_bounds(year: int, first_month: int = 1) -> tuple[date, date]:
+    """First and last day of the fiscal year named `year` (the calendar year it starts in)."""
+    if not 1 <= first_month <= 12:
+        raise ValueError(f"first_month {first_month} out of range")
+    start = date(year, first_month, 1)
+    end_year, end_month = (year, 12) if first_month == 1 else (year + 1, first_month - 1)
+    return start, month_bounds(end_year, end_month)[1]
+
+
+def fiscal_year_of(day: date, first_month: int = 1) -> int:
+    return day.year if day.month >= first_month else day.year - 1
+
+
+# -- reading the journals -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A CLOSURE record with its decoded body."""
+
+    record: Record
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.record.rtype
+
+    @property
+    def period(self) -> str:
+        return str(self.body.get("period", ""))
+
+    @property
+    def start(self) -> str:
+        return str(self.body.get("from", ""))
+
+    @property
+    def end(self) -> str:
+        return str(self.body.get("to", ""))
+
+
+def closures(conn: sqlite3.Connection, till: str, kind: str | None = None) -> list[Closure]:
+    """The till's closures in journal order, optionally of one kind."""
+    sql = f"SELECT {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ?"
+    params: list[Any] = [till, CLOSURE]
+    if kind is not None:
+        sql += " AND rtype = ?"
+        params.append(kind)
+    found = []
+    for row in conn.execute(sql + " ORDER BY seq", params):
+        record = Record.from_row(row)
+        try:
+            body = record.data()
+        except ValueError:
+            body = {}
+        found.append(Closure(record, body))
+    return found
+
+
+def find_closure(ledger: FiscalLedger, conn: sqlite3.Connection, kind: str, period: str) -> Record | None:
+    """The closure of `kind` for `period` ("2026-11-25", "2026-11", "2026"), or None."""
+    try:
+        row = conn.execute(
+            f"SELECT {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? AND rtype = ? "
+            "AND json_extract(body, '$.period') = ? ORDER BY seq LIMIT 1",
+            (ledger.till, CLOSURE, kind, period),
+        ).fetchone()
+    except sqlite3.OperationalError:  # SQLite without JSON functions, or an unreadable body
+        return next((c.record for c in closures(conn, ledger.till, kind) if c.period == period), None)
+    return Record.from_row(row) if row else None
+
+
+def is_day_closed(ledger: FiscalLedger, conn: sqlite3.Connection, day: date) -> bool:
+    """True once `day` has its DAY closure (the checkout should then refuse tickets dated that day)."""
+    return find_closure(ledger, conn, DAY, day.isoformat()) is not None
+
+
+def tickets_between(
+    conn: sqlite3.Connection, till: str, start: date | str, end: date | str, max_seq: int | None = None
+) -> list[Record]:
+    """TICKET records whose local `day` is within [start, end], in seq order."""
+    sql = f"SELECT {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? AND day BETWEEN ? AND ?"
+    params: list[Any] = [till, TICKET, str(start), str(end)]
+    if max_seq is not None:
+        sql += " AND seq <= ?"
+        params.append(max_seq)
+    return [Record.from_row(row) for row in conn.execute(sql + " ORDER BY seq", params)]
+
+
+def _ticket_days(conn: sqlite3.Connection, till: str, before: date | None = None) -> list[str]:
+    sql = "SELECT DISTINCT day FROM fiscal_record WHERE till = ? AND journal = ?"
+    params: list[Any] = [till, TICKET]
+    if before is not None:
+        sql += " AND day < ?"
+        params.append(before.isoformat())
+    return sorted(row[0] for row in conn.execute(sql, params))
+
+
+# -- aggregation ----------------------------------------------------------------------------------------
+
+
+def _zero_gt() -> dict[str, int]:
+    return {"perpetual": 0, "absolute": 0}
+
+
+def _gt_of(record: Record) -> dict[str, int]:
+    gt = record.data().get("gt") or {}
+    return {"perpetual": int(gt.get("perpetual", 0)), "absolute": int(gt.get("absolute", 0))}
+
+
+def summarize_tickets(tickets: Iterable[Record]) -> dict[str, Any]:
+    """Totals of tickets (per VAT rate, per tender net of change, counts, sums); no period fields."""
+    summary: dict[str, Any] = {key: 0 for key in _TOTAL_KEYS}
+    absolute = 0
+    vat: dict[int, dict[str, int]] = {}
+    tenders: dict[str, dict[str, int]] = {}
+    first: Record | None = None
+    last: Record | None = None
+    for record in tickets:
+        body = record.data()
+        total = int(body["total"])
+        summary["tickets"] += 1
+        if body.get("kind") == "RETURN":
+            summary["returns_count"] += 1
+            summary["returns"] += total
+        else:
+            summary["sales_count"] += 1
+            summary["sales"] += total
+        summary["net"] += total
+        absolute += abs(total)
+        for row in body.get("vat", []):
+            acc = vat.setdefault(int(row["rate"]), {"ht": 0, "tva": 0, "ttc": 0})
+            for key in ("ht", "tva", "ttc"):
+                acc[key] += int(row[key])
+        change = int(body.get("change", 0))
+        summary["change"] += change
+        paid: dict[str, int] = {}
+        for tender in body.get("tenders", []):
+            paid[str(tender["type"])] = paid.get(str(tender["type"]), 0) + int(tender["amount"])
+        if change:
+            paid["cash"] = paid.get("cash", 0) - change
+        for kind, amount in paid.items():
+            acc = tenders.setdefault(kind, {"amount": 0, "count": 0})
+            acc["amount"] += amount
+            acc["count"] += 1
+        if first is None or record.seq < first.seq:
+            first = record
+        if last is None or record.seq > last.seq:
+            last = record
+    summary["vat"] = [{"rate": rate} | vat[rate] for rate in sorted(vat)]
+    summary["tenders"] = [{"type": kind} | tenders[kind] for kind in sorted(tenders)]
+    summary["first_seq"] = first.seq if first else None
+    summary["last_seq"] = last.seq if last else None
+    summary["last_sig"] = last.sig if last else None
+    summary["gt"] = _gt_of(last) if last else None
+    summary["period_totals"] = {"perpetual": summary["net"], "absolute": absolute}
+    return summary
+
+
+def merge_summaries(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Sum closure bodies (or summaries); gt is the one of the last part (parts in period order)."""
+    merged: dict[str, Any] = {key: 0 for key in _TOTAL_KEYS}
+    vat: dict[int, dict[str, int]] = {}
+    tenders: dict[str, dict[str, int]] = {}
+    period_totals = _zero_gt()
+    first_seq: int | None = None
+    last_seq: int | None = None
+    last_sig: str | None = None
+    gt: dict[str, int] | None = None
+    for part in parts:
+        for key in _TOTAL_KEYS:
+            merged[key] += int(part.get(key, 0))
+        for row in part.get("vat", []):
+            acc = vat.setdefault(int(row["rate"]), {"ht": 0, "tva": 0, "ttc": 0})
+            for key in ("ht", "tva", "ttc"):
+                acc[key] += int(row[key])
+        for row in part.get("tenders", []):
+            acc = tenders.setdefault(str(row["type"]), {"amount": 0, "count": 0})
+            acc["amount"] += int(row["amount"])
+            acc["count"] += int(row.get("count", 0))
+        for key in ("perpetual", "absolute"):
+            period_totals[key] += int((part.get("period_totals") or {}).get(key, 0))
+        if part.get("first_seq") is not None and (first_seq is None or part["first_seq"] < first_seq):
+            first_seq = int(part["first_seq"])
+        if part.get("last_seq") is not None and (last_seq is None or part["last_seq"] > last_seq):
+            last_seq, last_sig = int(part["last_seq"]), part.get("last_sig")
+        if part.get("gt") is not None:
+            gt = dict(part["gt"])
+    merged["vat"] = [{"rate": rate} | vat[rate] for rate in sorted(vat)]
+    merged["tenders"] = [{"type": kind} | tenders[kind] for kind in sorted(tenders)]
+    merged["first_seq"] = first_seq
+    merged["last_seq"] = last_seq
+    merged["last_sig"] = last_sig
+    merged["gt"] = gt
+    merged["period_totals"] = period_totals
+    return merged
+
+
+def carried_gt(conn: sqlite3.Connection, till: str, prior: list[Closure], start: date) -> dict[str, int]:
+    """Grand totals at the end of the day before `start`: from the latest earlier closure, else the
+    last earlier ticket, else zero."""
+    earlier = [c for c in prior if c.end and c.end < start.isoformat() and c.body.get("gt") is not None]
+    if earlier:
+        latest = max(earlier, key=lambda c: (c.end, c.record.seq))
+        gt = latest.body["gt"]
+        return {"perpetual": int(gt["perpetual"]), "absolute": int(gt["absolute"])}
+    row = conn.execute(
+        f"SELECT {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? AND day < ? "
+        "ORDER BY seq DESC LIMIT 1",
+        (till, TICKET, start.isoformat()),
+    ).fetchone()
+    return _gt_of(Record.from_row(row)) if row else _zero_gt()
+
+
+def period_summary(
+    conn: sqlite3.Connection,
+    till: str,
+    start: date,
+    end: date,
+    prior: list[Closure] | None = None,
+    max_seq: int | None = None,
+) -> dict[str, Any]:
+    """Live totals of the tickets of [start, end] (what an X report shows), gt carried when none."""
+    summary = summarize_tickets(tickets_between(conn, till, start, end, max_seq))
+    if summary["gt"] is None:
+        summary["gt"] = carried_gt(conn, till, closures(conn, till) if prior is None else prior, start)
+    summary["from"] = start.isoformat()
+    summary["to"] = end.isoformat()
+    return summary
+
+
+def _parts_body(parts: list[Closure]) -> list[dict[str, Any]]:
+    return [{"period": p.period, "seq": p.record.seq, "sig": p.record.sig} for p in parts]
+
+
+def _merged_body(
+    conn: sqlite3.Connection, till: str, kind: str, start: date, end: date, prior: list[Closure]
+) -> tuple[dict[str, Any], list[Closure]]:
+    child = _PARTS_OF[kind]
+    parts = sorted(
+        (c for c in prior if c.kind == child and start.isoformat() <= c.start and c.end <= end.isoformat()),
+        key=lambda c: (c.start, c.record.seq),
+    )
+    body = merge_summaries(p.body for p in parts)
+    if body["gt"] is None:
+        body["gt"] = carried_gt(conn, till, prior, start)
+    body["from"] = start.isoformat()
+    body["to"] = end.isoformat()
+    body["parts"] = _parts_body(parts)
+    return body, parts
+
+
+# -- closing --------------------------------------------------------------------------------------------
+
+
+def _now(ledger: FiscalLedger, when: datetime | None) -> datetime:
+    return when or ledger.clock()
+
+
+def _already(closure: Closure) -> FiscalError:
+    label = period_label(closure.kind, closure.period)
+    return FiscalError(
+        f"{label[0].upper()}{label[1:]} est déjà clôturé{'e' if closure.kind == DAY else ''} "
+        f"(clôture n°{closure.record.seq}) : une période ne se clôture qu'une fois."
+    )
+
+
+def _existing(prior: list[Closure], kind: str, period: str) -> Closure | None:
+    return next((c for c in prior if c.kind == kind and c.period == period), None)
+
+
+def _period_over(end: date, today: date, prior: list[Closure]) -> bool:
+    """A period is over after its last day, or on its last day once that day is closed."""
+    return end < today or (end == today and _existing(prior, DAY, today.isoformat()) is not None)
+
+
+def _append(
+    ledger: FiscalLedger,
+    conn: sqlite3.Connection,
+    kind: str,
+    period: str,
+    body: dict[str, Any],
+    when: datetime,
+) -> Closure:
+    body = {"kind": kind, "period": period} | body
+    record = ledger.append(conn, CLOSURE, kind, body, total=body["net"], when=when)
+    return Closure(record, record.data())
+
+
+def _close_day(
+    ledger: FiscalLedger,
+    conn: sqlite3.Connection,
+    day: date,
+    today: date,
+    when: datetime,
+    force_today: bool,
+    prior: list[Closure],
+) -> Closure:
+    period = day.isoformat()
+    existing = _existing(prior, DAY, period)
+    if existing is not None:
+        raise _already(existing)
+    if day > today:
+        raise FiscalError(f"La journée du {fr_date(day)} n'a pas commencé : impossible de la clôturer.")
+    if day == today and not force_today:
+        raise FiscalError(
+            f"La journée du {fr_date(day)} est en cours : seul un responsable peut la clôturer "
+            "avant minuit (« fermer la journée »)."
+        )
+    closed = {c.period for c in prior if c.kind == DAY}
+    earlier = [d for d in _ticket_days(conn, ledger.till, before=day) if d not in closed]
+    if earlier:
+        days = ", ".join(fr_date(d) for d in earlier[:5]) + (" …" if len(earlier) > 5 else "")
+        raise FiscalError(
+            f"Clôturez d'abord les journées précédentes qui ont des tickets ({days}) : "
+            "les journées se clôturent dans l'ordre."
+        )
+    body = period_summary(conn, ledger.till, day, day, prior)
+    return _append(ledger, conn, DAY, period, body, when)
+
+
+def _close_month(
+    ledger: FiscalLedger,
+    conn: sqlite3.Connection,
+    year: int,
+    month: int,
+    today: date,
+    when: datetime,
+    prior: list[Closure],
+) -> Closure:
+    start, end = month_bounds(year, month)
+    period = f"{year:04d}-{month:02d}"
+    existing = _existing(prior, MONTH, period)
+    if existing is not None:
+        raise _already(existing)
+    if not _period_over(end, today, prior):
+        raise FiscalError(
+            f"Le mois de {MONTH_NAMES[month - 1]} {year:04d} n'est pas terminé : "
+            "il se clôture après sa dernière journée."
+        )
+    closed = {c.period for c in prior if c.kind == DAY}
+    days = [d for d in _ticket_days(conn, ledger.till) if start.isoformat() <= d <= end.isoformat()]
+    missing = [d for d in days if d not in closed]
+    if missing:
+        listed = ", ".join(fr_date(d) for d in missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise FiscalError(
+            f"Le mois de {MONTH_NAMES[month - 1]} {year:04d} ne peut pas être clôturé : "
+            f"journée(s) avec tickets non clôturée(s) ({listed})."
+        )
+    body, _ = _merged_body(conn, ledger.till, MONTH, start, end, prior)
+    return _append(ledger, conn, MONTH, period, body, when)
+
+
+def _close_year(
+    ledger: FiscalLedger,
+    conn: sqlite3.Connection,
+    year: int,
+    first_month: int,
+    today: date,
+    when: datetime,
+    prior: list[Closure],
+) -> Closure:
+    start, end = fiscal_year_bounds(year, first_month)
+    period = f"{year:04d}"
+    existing = _existing(prior, YEAR, period)
+    if existing is not None:
+        raise _already(existing)
+    if not _period_over(end, today, prior):
+        raise FiscalError(
+            f"L'exercice {period} (du {fr_date(start)} au {fr_date(end)}) n'est pas terminé : "
+            "il se clôture après sa dernière journée."
+        )
+    closed = {c.period for c in prior if c.kind == MONTH}
+    months = sorted(
+        {d[:7] for d in _ticket_days(conn, ledger.till) if start.isoformat() <= d <= end.isoformat()}
+    )
+    missing = [m for m in months if m not in closed]
+    if missing:
+        listed = ", ".join(f"{m[5:]}/{m[:4]}" for m in missing)
+        raise FiscalError(
+            f"L'exercice {period} ne peut pas être clôturé : mois avec tickets non clôturé(s) ({listed})."
+        )
+    body, _ = _merged_body(conn, ledger.till, YEAR, start, end, prior)
+    body["first_month"] = first_month
+    return _append(ledger, conn, YEAR, period, body, when)
+
+
+def _run(ledger: FiscalLedger, conn: sqlite3.Connection, action: Callable[[], _T]) -> _T:
+    """Run `action()` in a transaction (ours, or the caller's); anchor the heads after our own commit."""
+    own = not conn.in_transaction
+    with transaction(conn):
+        result = action()
+    if own:
+        ledger.anchor_heads(conn)
+    return result
+
+
+def close_day(
+    ledger: FiscalLedger,
+    conn: sqlite3.Connection,
+    day: date,
+    when: datetime | None = None,
+    *,
+    force_today: bool = False,
+) -> Record:
+    """Sign the DAY closure of `day` (tickets whose local day is `day`). Refused when already closed,
+    for a future day, for today unless `force_today`, or while an earlier day with tickets is unclosed."""
+    now = _now(ledger, when)
+
+    def action() -> Record:
+        prior = closures(conn, ledger.till)
+        return _close_day(ledger, conn, day, now.date(), now, force_today, prior).record
+
+    return _run(ledger, conn, action)
+
+
+def close_month(
+    ledger: FiscalLedger, conn: sqlite3.Connection, year: int, month: int, when: datetime | None = None
+) -> Record:
+    """Sign the MONTH closure: the sum of the month's DAY closures. Refused until the month is over and
+    every day of it with tickets is closed."""
+    now = _now(ledger, when)
+
+    def action() -> Record:
+        prior = closures(conn, ledger.till)
+        return _close_month(ledger, conn, year, month, now.date(), now, prior).record
+
+    return _run(ledger, conn, action)
+
+
+def close_year(
+    ledger: FiscalLedger,
+    conn: sqlite3.Connection,
+    year: int,
+    first_month: int = 1,
+    when: datetime | None = None,
+) -> Record:
+    """Sign the YEAR closure of fiscal year `year` (starting in month `first_month` of `year`): the sum
+    of its MONTH closures. Refused until it is over and every month of it with tickets is closed."""
+    now = _now(ledger, when)
+
+    def action() -> Record:
+        prior = closures(conn, ledger.till)
+        return _close_year(ledger, conn, year, first_month, now.date(), now, prior).record
+
+    return _run(ledger, conn, action)
+
+
+def unclosed_days(ledger: FiscalLedger, conn: sqlite3.Connection, today: date) -> list[date]:
+    """Days before `today` that have tickets and no DAY closure, oldest first."""
+    closed = {c.period for c in closures(conn, ledger.till, DAY)}
+    return [date.fromisoformat(d) for d in _ticket_days(conn, ledger.till, before=today) if d not in closed]
+
+
+def close_pending(
+    ledger: FiscalLedger,
+    conn: sqlite3.Connection,
+    today: date,
+    *,
+    first_month: int = 1,
+    when: datetime | None = None,
+) -> list[Record]:
+    """The first act of a new day: close every unclosed day before `today` that has tickets, then each
+    month and fiscal year that is over and has activity, in chronological order (a day, then its month
+    and year when it ends them), in one transaction. Returns the new records ([] when up to date).
+
+    `today` is capped at the clock's date, so a day the clock has not finished is never closed."""
+    now = _now(ledger, when)
+    today = min(today, now.date())
+
+    def action() -> list[Record]:
+        prior = closures(conn, ledger.till)
+        closed = {(c.kind, c.period) for c in prior}
+        ticket_days = _ticket_days(conn, ledger.till)
+        active_days = set(ticket_days) | {c.period for c in prior if c.kind == DAY}
+        todo: list[tuple[str, int, str, Any]] = []  # (end day, rank, kind, key)
+        for d in ticket_days:
+            if d < today.isoformat() and (DAY, d) not in closed:
+                todo.append((d, _RANK[DAY], DAY, date.fromisoformat(d)))
+        months = sorted({d[:7] for d in active_days})
+        for m in months:
+            year, month = int(m[:4]), int(m[5:])
+            end = month_bounds(year, month)[1]
+            if _period_over(end, today, prior) and (MONTH, m) not in closed:
+                todo.append((end.isoformat(), _RANK[MONTH], MONTH, (year, month)))
+        years = sorted({fiscal_year_of(date.fromisoformat(d), first_month) for d in active_days})
+        for y in years:
+            end = fiscal_year_bounds(y, first_month)[1]
+            if _period_over(end, today, prior) and (YEAR, f"{y:04d}") not in closed:
+                todo.append((end.isoformat(), _RANK[YEAR], YEAR, y))
+        done: list[Record] = []
+        for _, _, kind, key in sorted(todo, key=lambda t: (t[0], t[1])):
+            if kind == DAY:
+                closure = _close_day(ledger, conn, key, today, now, False, prior)
+            elif kind == MONTH:
+                closure = _close_month(ledger, conn, key[0], key[1], today, now, prior)
+            else:
+                closure = _close_year(ledger, conn, key, first_month, today, now, prior)
+            prior.append(closure)
+            done.append(closure.record)
+        return done
+
+    return _run(ledger, conn, action)
+
+
+# -- verification ---------------------------------------------------------------------------------------
+
+_CHECKED = (*_TOTAL_KEYS, "vat", "tenders", "first_seq", "last_seq", "last_sig", "period_totals", "gt")
+
+
+def check_closures(conn: sqlite3.Connection, till: str) -> list[tuple[int, str]]:
+    """Recompute every closure of `till`: [(closure seq, problem in French)], [] when all add up.
+
+    DAY closures are recomputed from the tickets of their day (tickets of that day recorded after the
+    closure are reported), MONTH and YEAR closures from the closures they sum. Signatures and chaining
+    are the verifier's job; this checks that signed closures tell the truth about the journal."""
+    problems: list[tuple[int, str]] = []
+    prior: list[Closure] = []
+    for closure in closures(conn, till):
+        seq, body, kind = closure.record.seq, closure.body, closure.kind
+
+        def say(text: str, seq: int = seq) -> None:
+            problems.append((seq, text))
+
+        if kind not in KINDS or body.get("kind") != kind:
+            say(f"type de clôture incohérent ({kind!r} / {body.get('kind')!r})")
+            prior.append(closure)
+            continue
+        if _existing(prior, kind, closure.period) is not None:
+            say(f"période {closure.period} clôturée deux fois")
+        try:
+            start, end = date.fromisoformat(closure.start), date.fromisoformat(closure.end)
+            if kind == DAY:
+                expected = period_summary(conn, till, start, end, prior, body.get("last_seq") or 0)
+                late = len(tickets_between(conn, till, start, end)) - expected["tickets"]
+                if late:
+                    say(f"{late} ticket(s) du {fr_date(start)} enregistré(s) après la clôture de la journée")
+            else:
+                expected, _ = _merged_body(conn, till, kind, start, end, prior)
+                if body.get("parts") != expected["parts"]:
+                    say("les clôtures cumulées ne sont pas celles de la période")
+        except (KeyError, TypeError, ValueError) as exc:
+            say(f"contenu de clôture illisible ({exc})")
+            prior.append(closure)
+            continue
+        for key in _CHECKED:
+            if body.get(key) != expected.get(key):
+                say(f"{key} : {body.get(key)!r} ≠ recalculé {expected.get(key)!r}")
+        if closure.record.total != expected["net"]:
+            say(f"colonne total {closure.record.total} ≠ total net {expected['net']}")
+        prior.append(closure)
+    return problems

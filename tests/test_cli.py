@@ -66,3 +66,37 @@ def test_config_check_names_the_bad_key(tmp_path: Path) -> None:
     assert "till.timezone" in result.stderr
     assert "till.colour : clé inconnue" in result.stderr
     assert run(tmp_path, "config", "check").returncode == 0
+
+
+def test_sim_over_days_closes_as_it_goes_and_reports(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()  # the till's day, not the machine's
+
+    data = tmp_path / "year"
+    data.mkdir()
+    (data / "kiosk.toml").write_text(SIMULATED_DEVICES)
+    assert run(data, "demo", "init").returncode == 0
+    sim = run(data, "sim", "sales", "--count", "150", "--days", "45", "--seed", "3")
+    assert sim.returncode == 0, sim.stderr
+    assert sim.stdout.startswith("150 tickets")
+    verify = run(data, "fiscal", "verify", "--json")
+    assert verify.returncode == 0, verify.stdout
+    assert '"CLOSURE": ' in verify.stdout  # 44 closed days and the months that ended
+
+    yesterday = (today - timedelta(days=1)).isoformat()
+    z = run(data, "report", "z", "--date", yesterday)
+    assert z.returncode == 0, z.stderr
+    assert "RAPPORT Z - clôture journalière" in z.stdout
+    month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    z_month = run(data, "report", "z", "--date", month, "--format", "json")
+    assert z_month.returncode == 0 and '"kind": "MONTH"' in z_month.stdout
+
+    x = run(data, "report", "x")
+    assert x.returncode == 0 and "RAPPORT X" in x.stdout
+
+    closed = run(data, "fiscal", "close", "day")
+    assert closed.returncode == 0, closed.stderr
+    again = run(data, "fiscal", "close", "day")
+    assert again.returncode == 1 and "déjà clôturée" in again.stderr

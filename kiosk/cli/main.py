@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ..config import ConfigError, load_config, resolve_data_dir
@@ -26,10 +27,21 @@ def _parser() -> argparse.ArgumentParser:
     sales = sim_sub.add_parser("sales", help="encaisse N ventes variées par le même service que l'écran")
     sales.add_argument("--count", type=int, required=True)
     sales.add_argument("--seed", type=int, default=0)
+    sales.add_argument("--days", type=int, help="répartit les ventes sur les D jours finissant aujourd'hui")
 
     fiscal = sub.add_parser("fiscal", help="NF525").add_subparsers(dest="action", required=True)
     verify = fiscal.add_parser("verify", help="vérifie l'intégrité des journaux fiscaux")
     verify.add_argument("--json", action="store_true")
+    close = fiscal.add_parser("close", help="clôture (Z) d'une journée, d'un mois ou d'un exercice")
+    close.add_argument("period", choices=["day", "month", "year"])
+    close.add_argument(
+        "--date", type=date.fromisoformat, help="AAAA-MM-JJ dans la période (défaut : aujourd'hui)"
+    )
+
+    report = sub.add_parser("report", help="rapports X (à tout moment) et Z (clôtures)")
+    report.add_argument("kind", choices=["x", "z"])
+    report.add_argument("--date", help="AAAA-MM-JJ (Z : aussi AAAA-MM ou AAAA)")
+    report.add_argument("--format", choices=["text", "json"], default="text")
 
     receipt = sub.add_parser("receipt", help="tickets").add_subparsers(dest="action", required=True)
     reprint = receipt.add_parser("reprint", help="réimprime un ticket (DUPLICATA, journalisé)")
@@ -55,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
             return _fiscal_verify(args, data_dir)
         from ..till import Till
 
-        till = Till.open(data_dir, args.config)
+        clock = None
+        if args.command == "sim" and getattr(args, "days", None):
+            from ..sim import SimClock
+
+            clock = SimClock(datetime.now(UTC))
+        till = Till.open(data_dir, args.config, clock=clock)
         if args.command is None:
             from ..ui.app import run_app
 
@@ -66,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             return _sim_sales(till, args)
         if args.command == "receipt":
             return _reprint(till, args.number)
+        if args.command == "fiscal" and args.action == "close":
+            return _close(till, args.period, args.date)
+        if args.command == "report":
+            return _report(till, args.kind, args.date, args.format)
     except ConfigError as exc:
         print("Configuration invalide :", file=sys.stderr)
         for problem in exc.problems:
@@ -93,10 +114,13 @@ def _demo_init(till) -> int:  # type: ignore[no-untyped-def]
 
 
 def _sim_sales(till, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from ..sim import NotDemoData, simulate_sales
+    from ..sim import NotDemoData, simulate_days, simulate_sales
 
     try:
-        summary = simulate_sales(till, args.count, seed=args.seed)
+        if args.days:
+            summary = simulate_days(till, args.count, args.days, seed=args.seed)
+        else:
+            summary = simulate_sales(till, args.count, seed=args.seed)
     except NotDemoData as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -135,6 +159,54 @@ def _reprint(till, number: str) -> int:  # type: ignore[no-untyped-def]
     except PrinterError as exc:
         print(exc, file=sys.stderr)
         return 1
+    return 0
+
+
+def _close(till, period: str, day: date | None) -> int:  # type: ignore[no-untyped-def]
+    from fiscal.closures import close_day, close_month, close_year
+    from fiscal.journal import FiscalError
+    from fiscal.reports import z_report_from_record
+
+    conn = till.db.connection()
+    today = till.clock().date()
+    day = day or today
+    try:
+        if period == "day":
+            record = close_day(till.ledger, conn, day, force_today=day == today)
+        elif period == "month":
+            record = close_month(till.ledger, conn, day.year, day.month)
+        else:
+            first = till.config.get("fiscal.first_month")
+            year = day.year if day.month >= first else day.year - 1
+            record = close_year(till.ledger, conn, year, first_month=first)
+    except FiscalError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(z_report_from_record(record).as_text())
+    return 0
+
+
+def _report(till, kind: str, when: str | None, fmt: str) -> int:  # type: ignore[no-untyped-def]
+    from fiscal.closures import DAY, MONTH, YEAR
+    from fiscal.journal import FiscalError
+    from fiscal.reports import x_report, z_report
+
+    conn = till.db.connection()
+    try:
+        if kind == "x":
+            start = date.fromisoformat(when) if when else till.clock().date()
+            report = x_report(till.ledger, conn, start)
+        else:
+            when = when or (till.clock().date() - timedelta(days=1)).isoformat()
+            closure_kind = {10: DAY, 7: MONTH, 4: YEAR}.get(len(when))
+            if closure_kind is None:
+                print("Date invalide : AAAA-MM-JJ, AAAA-MM ou AAAA.", file=sys.stderr)
+                return 2
+            report = z_report(till.ledger, conn, when, kind=closure_kind)
+    except (FiscalError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(report.as_json(indent=2) if fmt == "json" else report.as_text())
     return 0
 
 

@@ -1,0 +1,722 @@
+"""NF525 archives: one signed ZIP per period (day, month or calendar year), verifiable offline.
+
+    build_archive(conn, key, till, "2026-11", Path("archive.zip"))   → ArchiveInfo(path, sha256, …)
+    verify_archive(Path("archive.zip"), pinned_pubkey_pem)           → fiscal.verify.Report
+    python -m fiscal.verify archive.zip --pubkey cle-publique.pem [--json]
+
+Period: "YYYY-MM-DD" (a day), "YYYY-MM" (a month) or "YYYY" (the *calendar* year, January to December,
+whatever the fiscal year of the closures). A record belongs to the period by its `day` column (the local
+calendar day it was signed). So that every chain can be checked, each journal's records are taken as one
+contiguous run, from the first to the last record of the period (a record signed after a clock set back
+can thus come with its neighbours), plus the record just before the run: the chain's anchor.
+
+Members of the ZIP:
+
+    notice.txt        what the archive holds and how to verify it (French, UTF-8)
+    records.xml       every record of the period, every column, the body as its exact canonical JSON text,
+                      the anchors, the till's public keys, the SHA-256 of the other three members and the
+                      FEC account configuration; signed with XML-DSig (enveloped signature, see below)
+    cle-publique.pem  the till's Ed25519 public key(s), from fiscal_key
+    fec.txt           the tickets as accounting entries, FEC format (fiscal.fec)
+
+XML signature. signxml (5.2.0) implements no EdDSA signature method, so records.xml is signed with
+ECDSA P-256 / SHA-256 (http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256, canonical XML 1.1,
+enveloped-signature transform, Reference URI=""), with an archive-signing key kept next to the till key
+(`archive-ecdsa-p256.pem`, mode 0600, created on first use). That key is bound to the till: the
+ds:X509Certificate in the signature's KeyInfo holds its public key and is *signed by the till's Ed25519
+key* (RFC 8410; issuer "NF525 till <till> key <key_id>", valid 2000–9999 so that an archive still verifies
+years later). The verifier accepts the XML signature only when that certificate verifies with the till's
+key — the published one when --pubkey is given — so nobody without the till key can re-sign an archive.
+
+NULL is written as an empty <total/>; a text column that XML cannot carry (a character XML 1.0 forbids) is
+written base64 (UTF-8) with encodage="base64".
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+from lxml import etree
+from signxml import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConfiguration,
+    SignatureMethod,
+    VerifyResult,
+    XMLSigner,
+    XMLVerifier,
+)
+from signxml.exceptions import SignXMLException
+
+from . import canonical
+from .fec import FecError, build_fec, check_fec, fec_config, ticket_entries
+from .journal import COLUMNS, JOURNAL_LABELS, JOURNALS, Record
+from .keys import KeyFileError, SigningKey, key_id_of, load_public_pem
+from .timeutil import stamp
+from .verify import Problem, Report, check_chain
+
+FORMAT_VERSION = 1
+NOTICE = "notice.txt"
+RECORDS = "records.xml"
+PUBKEY = "cle-publique.pem"
+FEC = "fec.txt"
+MEMBERS = (NOTICE, RECORDS, PUBKEY, FEC)
+ARCHIVE_KEY_FILE = "archive-ecdsa-p256.pem"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+ROOT_TAG = "archive-nf525"
+COLUMN_NAMES = tuple(name.strip() for name in COLUMNS.split(","))
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
+_CERT_NOT_BEFORE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_CERT_NOT_AFTER = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+
+
+class ArchiveError(ValueError):
+    """An archive cannot be built (message in French)."""
+
+
+@dataclass(frozen=True)
+class ArchiveInfo:
+    path: Path
+    sha256: str
+    period: str
+    start: str
+    end: str
+    records: dict[str, int]
+    anchors: dict[str, int] = field(default_factory=dict)
+    fec_entries: int = 0
+    size: int = 0
+
+    @property
+    def total_records(self) -> int:
+        return sum(self.records.values())
+
+    def body(self) -> dict[str, Any]:
+        """What the ARCHIVE / JET record of this archive can carry (canonical-JSON ready)."""
+        return {
+            "file": self.path.name,
+            "sha256": self.sha256,
+            "size": self.size,
+            "period": self.period,
+            "from": self.start,
+            "to": self.end,
+            "records": dict(self.records),
+            "fec_entries": self.fec_entries,
+        }
+
+
+# -- periods -------------------------------------------------------------------------------------
+
+
+def period_bounds(period: str) -> tuple[dt.date, dt.date]:
+    """First and last local day of "YYYY-MM-DD", "YYYY-MM" or "YYYY" (calendar year)."""
+    match = _PERIOD.match(period)
+    if not match:
+        raise ArchiveError(f"période {period!r} : attendu AAAA-MM-JJ, AAAA-MM ou AAAA")
+    year, month, day = (int(part) if part else None for part in match.groups())
+    assert year is not None
+    try:
+        if month is None:
+            return dt.date(year, 1, 1), dt.date(year, 12, 31)
+        if day is None:
+            return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+        return dt.date(year, month, day), dt.date(year, month, day)
+    except ValueError as exc:
+        raise ArchiveError(f"période {period!r} : date impossible") from exc
+
+
+# -- the archive-signing key and its certificate ---------------------------------------------------
+
+
+def archive_key_path(key: SigningKey) -> Path:
+    return key.path.parent / ARCHIVE_KEY_FILE
+
+
+def load_or_create_archive_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """The ECDSA P-256 key that signs records.xml; created (0600) beside the till key on first use."""
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise KeyFileError(f"{path}: private key readable by others (mode {mode:o}); expected 0600")
+        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
+            raise KeyFileError(f"{path}: not an ECDSA P-256 private key")
+        return private
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return private
+
+
+def archive_certificate(
+    key: SigningKey, till: str, archive_public: ec.EllipticCurvePublicKey
+) -> x509.Certificate:
+    """The archive key's certificate, signed by the till's Ed25519 key (deterministic for a key pair)."""
+    spki = archive_public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    serial = int.from_bytes(hashlib.sha256(spki + key.key_id.encode()).digest()[:19], "big") | 1
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"NF525 till {till} key {key.key_id}")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"NF525 archives till {till}")])
+    builder = (
+        x509.CertificateBuilder()
+        .issuer_name(issuer)
+        .subject_name(subject)
+        .public_key(archive_public)
+        .serial_number(serial)
+        .not_valid_before(_CERT_NOT_BEFORE)
+        .not_valid_after(_CERT_NOT_AFTER)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
+    return builder.sign(key.private_key, None)
+
+
+def certificate_issued_by(cert: x509.Certificate, public: Ed25519PublicKey) -> bool:
+    if cert.signature_algorithm_oid != SignatureAlgorithmOID.ED25519:
+        return False
+    try:
+        public.verify(cert.signature, cert.tbs_certificate_bytes)
+    except InvalidSignature:
+        return False
+    return True
+
+
+# -- building --------------------------------------------------------------------------------------
+
+
+def _period_records(
+    conn: sqlite3.Connection, till: str, start: str, end: str
+) -> dict[str, tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]]:
+    """journal → (anchor row or None, rows of the period as one contiguous run); rows are (id, *COLUMNS)."""
+    spans = conn.execute(
+        "SELECT journal, MIN(seq), MAX(seq) FROM fiscal_record WHERE till = ? AND day BETWEEN ? AND ? "
+        "GROUP BY journal",
+        (till, start, end),
+    ).fetchall()
+    order = {journal: index for index, journal in enumerate(JOURNALS)}
+    result: dict[str, tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]] = {}
+    for journal, first, last in sorted(spans, key=lambda s: (order.get(s[0], len(order)), s[0])):
+        rows = conn.execute(
+            f"SELECT id, {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? AND seq BETWEEN ? AND ? "
+            "ORDER BY seq",
+            (till, journal, first, last),
+        ).fetchall()
+        anchor = conn.execute(
+            f"SELECT id, {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? AND seq < ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (till, journal, first),
+        ).fetchone()
+        result[journal] = (tuple(anchor) if anchor else None, [tuple(row) for row in rows])
+    return result
+
+
+def _set_text(element: Any, value: str) -> None:
+    try:
+        element.text = value
+    except ValueError:
+        element.set("encodage", "base64")
+        element.text = base64.b64encode(value.encode("utf-8", errors="surrogatepass")).decode("ascii")
+
+
+def _record_element(parent: Any, row: tuple[Any, ...]) -> None:
+    element = etree.SubElement(parent, "enregistrement", id=str(row[0]))
+    for name, value in zip(COLUMN_NAMES, row[1:], strict=True):
+        child = etree.SubElement(element, name)
+        if value is not None:
+            _set_text(child, str(value))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _zip_info(name: str, when: dt.datetime) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _notice(
+    *,
+    till: str,
+    period: str,
+    start: str,
+    end: str,
+    generated: str,
+    counts: dict[str, int],
+    anchors: dict[str, int],
+    key_ids: list[str],
+    cert: x509.Certificate,
+    fec_entries: int,
+    config: dict[str, Any],
+) -> str:
+    journals = "\n".join(
+        f"  - {JOURNAL_LABELS.get(j, j)} ({j}) : {n} enregistrement(s)"
+        + (f", ancre n°{anchors[j]}" if j in anchors else "")
+        for j, n in counts.items()
+    )
+    fingerprint = cert.fingerprint(hashes.SHA256()).hex()
+    return f"""ARCHIVE FISCALE NF525
+=====================
+
+Caisse : {till}
+Période : {period} (du {start} au {end} inclus, jours calendaires locaux ; une année est l'année civile)
+Générée le : {generated} (UTC)
+
+Contenu
+-------
+- {RECORDS} : tous les enregistrements fiscaux signés de la période, pour tous les journaux, avec toutes
+  leurs colonnes (le corps « body » est le texte JSON canonique exact qui a été signé) :
+{journals or "  (aucun enregistrement sur la période)"}
+  Pour chaque journal, l'enregistrement qui précède la période (l'« ancre ») est joint, pour vérifier
+  le chaînage du premier enregistrement. Le fichier contient aussi les clés publiques de la caisse,
+  l'empreinte SHA-256 des autres fichiers de l'archive et le plan de comptes utilisé pour {FEC}.
+  Il est signé en XML-DSig (signature enveloppée, ECDSA P-256 / SHA-256, XML canonique 1.1).
+- {PUBKEY} : la ou les clés publiques Ed25519 de la caisse ({", ".join(key_ids)}).
+- {FEC} : les tickets en écritures comptables au format FEC (art. A47 A-1 du LPF), une écriture par
+  ticket du journal des tickets (hors formation et duplicatas) : {fec_entries} écriture(s).
+  Journal comptable : {config["journal_code"]} « {config["journal_label"]} ».
+  18 colonnes séparées par « | », dates AAAAMMJJ, montants à virgule décimale, encodage ISO-8859-15,
+  fins de ligne CRLF. Débit : comptes de règlement (espèces nettes du rendu) ; crédit : ventes HT et TVA
+  collectée par taux ; un retour est l'écriture inverse. EcritureNum est le numéro du ticket, PieceRef
+  le numéro imprimé sur le ticket.
+- {NOTICE} : ce fichier (UTF-8).
+
+Signatures
+----------
+Chaque enregistrement est signé en Ed25519 par la clé de la caisse et chaîné au précédent du même
+journal (signature précédente incluse dans le message signé). Le fichier {RECORDS} est signé par une clé
+d'archivage ECDSA P-256 dont le certificat X.509 (dans la signature XML) est lui-même signé par la clé
+Ed25519 de la caisse : seule la clé de la caisse peut produire une archive valide.
+Empreinte SHA-256 du certificat d'archivage : {fingerprint}
+
+Vérification
+------------
+Avec le logiciel de caisse (ou le seul paquet « fiscal » et ses dépendances cryptography, lxml, signxml) :
+
+    python -m fiscal.verify ARCHIVE.zip --pubkey cle-publique.pem
+
+où cle-publique.pem est la clé publique publiée de la caisse, obtenue par un autre canal que l'archive
+(sans --pubkey, seule la cohérence interne de l'archive est vérifiée). Le code de sortie est 0 quand tout
+est intègre ; sinon chaque problème est décrit sur une ligne. Ajoutez --json pour un rapport lisible par
+une machine. La vérification contrôle : les fichiers de l'archive et leurs empreintes, la signature XML
+et son certificat, la signature Ed25519 et le chaînage de chaque enregistrement, les totaux des tickets et
+les grands totaux, la concordance de la clé avec la clé publiée, l'équilibre de chaque écriture du FEC et
+sa concordance avec les tickets.
+"""
+
+
+def build_archive(
+    conn: sqlite3.Connection,
+    key: SigningKey,
+    till: str,
+    period: str,
+    out: Path,
+    *,
+    fec_config: dict[str, Any] | None = None,
+    when: dt.datetime | None = None,
+) -> ArchiveInfo:
+    """Write the archive of `period` to `out` (a .zip path, or a directory: archive-<till>-<period>.zip).
+
+    `fec_config` overrides `fiscal.fec.DEFAULT_FEC_ACCOUNTS`; `when` (timezone-aware, default now) is the
+    generation time written in the archive. The ZIP is written to a temporary file, then renamed.
+    """
+    start_date, end_date = period_bounds(period)
+    start, end = start_date.isoformat(), end_date.isoformat()
+    when = when or dt.datetime.now(dt.UTC).astimezone()
+    generated, _, _ = stamp(when)
+    if out.is_dir():
+        out = out / f"archive-{till}-{period}.zip"
+    config = _fec_config(fec_config)
+
+    key_rows = conn.execute(
+        "SELECT key_id, till, public_pem, created_utc FROM fiscal_key WHERE till = ? ORDER BY created_utc, key_id",
+        (till,),
+    ).fetchall()
+    if key.key_id not in {row[0] for row in key_rows}:
+        raise ArchiveError(f"la clé {key.key_id} n'est pas enregistrée pour la caisse {till}")
+    archive_private = load_or_create_archive_key(archive_key_path(key))
+    cert = archive_certificate(key, till, archive_private.public_key())
+
+    journals = _period_records(conn, till, start, end)
+    counts = {journal: len(rows) for journal, (_, rows) in journals.items()}
+    anchors = {journal: anchor[3] for journal, (anchor, _) in journals.items() if anchor is not None}
+    in_period = [
+        Record.from_row(row[1:]) for _, rows in journals.values() for row in rows if start <= row[7] <= end
+    ]
+    try:
+        fec = build_fec(in_period, config)
+    except FecError as exc:
+        raise ArchiveError(f"export FEC impossible : {exc}") from exc
+    fec_count = len(ticket_entries(in_period, config))
+    pubkeys = "".join(row[2] if row[2].endswith("\n") else row[2] + "\n" for row in key_rows).encode("ascii")
+    notice = _notice(
+        till=till,
+        period=period,
+        start=start,
+        end=end,
+        generated=generated,
+        counts=counts,
+        anchors=anchors,
+        key_ids=[row[0] for row in key_rows],
+        cert=cert,
+        fec_entries=fec_count,
+        config=config,
+    ).encode("utf-8")
+
+    root = etree.Element(
+        ROOT_TAG,
+        version=str(FORMAT_VERSION),
+        caisse=till,
+        periode=period,
+        du=start,
+        au=end,
+        genere=generated,
+    )
+    keys_element = etree.SubElement(root, "cles")
+    for key_id, key_till, pem, created in key_rows:
+        etree.SubElement(keys_element, "cle", key_id=key_id, till=key_till, created_utc=created).text = pem
+    etree.SubElement(root, "fec", ecritures=str(fec_count)).text = canonical.dumps(config)
+    files = etree.SubElement(root, "fichiers")
+    for name, data in ((NOTICE, notice), (PUBKEY, pubkeys), (FEC, fec)):
+        etree.SubElement(files, "fichier", nom=name, sha256=_sha256(data), octets=str(len(data)))
+    for journal, (anchor, rows) in journals.items():
+        element = etree.SubElement(root, "journal", nom=journal, enregistrements=str(len(rows)))
+        if anchor is not None:
+            _record_element(etree.SubElement(element, "ancre"), anchor)
+        for row in rows:
+            _record_element(element, row)
+    etree.indent(root)
+    signer = XMLSigner(
+        signature_algorithm=SignatureMethod.ECDSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_1,
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    signed = signer.sign(root, key=archive_private, cert=[cert_pem])
+    records_xml = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name, data in ((NOTICE, notice), (RECORDS, records_xml), (PUBKEY, pubkeys), (FEC, fec)):
+            archive.writestr(_zip_info(name, when), data)
+    os.replace(tmp, out)
+    data = out.read_bytes()
+    return ArchiveInfo(
+        path=out,
+        sha256=_sha256(data),
+        period=period,
+        start=start,
+        end=end,
+        records=counts,
+        anchors=anchors,
+        fec_entries=fec_count,
+        size=len(data),
+    )
+
+
+def _fec_config(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    try:
+        return fec_config(overrides)
+    except (FecError, TypeError, ValueError, AttributeError) as exc:
+        raise ArchiveError(f"configuration FEC invalide : {exc}") from exc
+
+
+# -- verification ----------------------------------------------------------------------------------
+
+
+def _problem(report: Report, message: str, code: str = "archive", where: str = "archive") -> None:
+    report.problems.append(Problem(where, None, code, message))
+
+
+def _pem_keys(data: bytes, report: Report) -> dict[str, Ed25519PublicKey]:
+    keys: dict[str, Ed25519PublicKey] = {}
+    for block in _PEM_BLOCK.findall(data):
+        try:
+            public = load_public_pem(block)
+        except (KeyFileError, ValueError):
+            _problem(report, f"{PUBKEY} : clé illisible", "bad_key")
+            continue
+        keys[key_id_of(public)] = public
+    if not keys:
+        _problem(report, f"{PUBKEY} : aucune clé publique Ed25519", "bad_key")
+    return keys
+
+
+def _text(element: Any) -> str:
+    text = element.text or ""
+    if element.get("encodage") == "base64":
+        return base64.b64decode(text).decode("utf-8", errors="surrogatepass")
+    return str(text)
+
+
+def _row(element: Any) -> tuple[Any, ...]:
+    """(id, *COLUMNS) of an <enregistrement>; ValueError when it cannot be read."""
+    values: dict[str, Any] = {}
+    for name in COLUMN_NAMES:
+        child = element.find(name)
+        if child is None:
+            raise ValueError(f"colonne {name} absente")
+        values[name] = _text(child)
+    for name in ("seq", "tz_offset"):
+        values[name] = int(values[name])
+    values["total"] = int(values["total"]) if values["total"] != "" else None
+    return (int(element.get("id", "")), *(values[name] for name in COLUMN_NAMES))
+
+
+def _signature_certificate(root: Any) -> x509.Certificate | None:
+    node = root.find(
+        f"{{{DS_NS}}}Signature/{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate"
+    )
+    if node is None or not node.text:
+        return None
+    try:
+        return x509.load_der_x509_certificate(base64.b64decode("".join(node.text.split())))
+    except ValueError:
+        return None
+
+
+def _check_records(root: Any, keys: dict[str, Ed25519PublicKey], report: Report) -> list[Record]:
+    """Every journal's chain, anchor included; returns the records of the archive (anchors excluded)."""
+    till = root.get("caisse")
+    records: list[Record] = []
+    for element in root.findall("journal"):
+        journal = element.get("nom", "?")
+        anchor_element = element.find("ancre/enregistrement")
+        try:
+            anchor = _row(anchor_element) if anchor_element is not None else None
+            rows = [_row(child) for child in element.findall("enregistrement")]
+        except (ValueError, TypeError) as exc:
+            report.problems.append(Problem(journal, None, "unreadable", f"enregistrement illisible ({exc})"))
+            continue
+        if str(len(rows)) != element.get("enregistrements"):
+            report.problems.append(
+                Problem(
+                    journal,
+                    None,
+                    "count",
+                    f"{len(rows)} enregistrements pour {element.get('enregistrements')} annoncés",
+                )
+            )
+        scratch = Report()
+        check_chain(([anchor] if anchor else []) + rows, keys, scratch)
+        for problem in scratch.problems:
+            if anchor is not None and problem.seq == anchor[3] and problem.code == "gap":
+                continue  # the records before the anchor are in earlier archives
+            report.problems.append(problem)
+        for row in ([anchor] if anchor else []) + rows:
+            if row[1] != till or row[2] != journal:
+                report.problems.append(
+                    Problem(
+                        journal,
+                        row[3],
+                        "misplaced",
+                        f"enregistrement de la caisse {row[1]}, journal {row[2]}",
+                    )
+                )
+        report.records += len(rows)
+        report.journals[journal] = report.journals.get(journal, 0) + len(rows)
+        records.extend(Record.from_row(row[1:]) for row in rows)
+    return records
+
+
+def _check_fec(root: Any, data: bytes, records: list[Record], report: Report) -> None:
+    summary, problems = check_fec(data)
+    for text in problems:
+        _problem(report, text, "fec", "FEC")
+    config_element = root.find("fec")
+    try:
+        config = json.loads(config_element.text if config_element is not None else "")
+        start, end = root.get("du", ""), root.get("au", "")
+        expected = build_fec([r for r in records if start <= r.day <= end], config)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        _problem(report, f"impossible de recalculer les écritures à partir des tickets ({exc})", "fec", "FEC")
+        return
+    if expected != data:
+        _problem(report, f"{FEC} ne correspond pas aux tickets signés de l'archive", "fec", "FEC")
+    if config_element is not None and config_element.get("ecritures") != str(summary.entries):
+        _problem(
+            report,
+            f"{summary.entries} écritures pour {config_element.get('ecritures')} annoncées",
+            "fec",
+            "FEC",
+        )
+
+
+def verify_archive(path: Path, pinned_pubkey_pem: bytes | None = None) -> Report:
+    """Check an archive offline; problems in French (« archive : signature XML invalide », …)."""
+    report = Report()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            members = {name: archive.read(name) for name in MEMBERS if name in names}
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError) as exc:
+        _problem(report, f"fichier ZIP illisible ({exc})", "zip")
+        return report
+    for name in MEMBERS:
+        if name not in members:
+            _problem(report, f"fichier {name} absent", "member")
+    for name in names:
+        if name not in MEMBERS:
+            _problem(report, f"fichier inattendu {name}", "member")
+    if RECORDS not in members:
+        return report
+
+    archive_keys = _pem_keys(members.get(PUBKEY, b""), report)
+    keys = archive_keys
+    if pinned_pubkey_pem is not None:
+        try:
+            pinned = load_public_pem(pinned_pubkey_pem)
+        except (KeyFileError, ValueError):
+            _problem(report, "clé publique publiée illisible (PEM Ed25519 attendu)", "wrong_key")
+        else:
+            pinned_id = key_id_of(pinned)
+            if pinned_id in archive_keys:
+                keys = {pinned_id: pinned}
+            else:
+                _problem(
+                    report,
+                    f"clé différente de la clé publiée (publiée {pinned_id}, archive "
+                    f"{', '.join(sorted(archive_keys)) or 'aucune'})",
+                    "wrong_key",
+                )
+    report.keys = sorted(keys)
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    try:
+        raw_root = etree.fromstring(members[RECORDS], parser)
+    except etree.XMLSyntaxError as exc:
+        _problem(report, f"{RECORDS} illisible ({exc})", "xml")
+        return report
+
+    root = raw_root
+    cert = _signature_certificate(raw_root)
+    if cert is None:
+        _problem(report, "signature XML invalide (certificat d'archivage absent)", "xml_signature")
+    elif not any(certificate_issued_by(cert, public) for public in keys.values()):
+        _problem(
+            report, "signature XML invalide (certificat non émis par la clé de la caisse)", "xml_signature"
+        )
+    else:
+        config = SignatureConfiguration(
+            location="./",
+            expect_references=1,
+            signature_methods=frozenset({SignatureMethod.ECDSA_SHA256}),
+            digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+        )
+        try:
+            result = XMLVerifier().verify(members[RECORDS], x509_cert=cert, expect_config=config)
+        except (SignXMLException, InvalidSignature, ValueError, etree.Error) as exc:
+            _problem(report, f"signature XML invalide ({exc})", "xml_signature")
+        else:
+            signed = result.signed_xml if isinstance(result, VerifyResult) else None
+            if signed is not None and signed.tag == ROOT_TAG:
+                root = signed  # read only what the signature covers
+            else:
+                _problem(report, "signature XML invalide (elle ne couvre pas le document)", "xml_signature")
+
+    if root.tag != ROOT_TAG or root.get("version") != str(FORMAT_VERSION):
+        _problem(report, f"{RECORDS} : format inconnu ({root.tag} version {root.get('version')})", "xml")
+        return report
+    try:
+        start, end = period_bounds(root.get("periode", ""))
+    except ArchiveError as exc:
+        _problem(report, str(exc), "period")
+    else:
+        if (root.get("du"), root.get("au")) != (start.isoformat(), end.isoformat()):
+            _problem(report, "bornes de la période incohérentes", "period")
+
+    declared = {cle.get("key_id") for cle in root.findall("cles/cle")}
+    for cle in root.findall("cles/cle"):
+        try:
+            if key_id_of(load_public_pem(_text(cle))) != cle.get("key_id"):
+                _problem(report, f"clé {cle.get('key_id')} : empreinte fausse", "bad_key")
+        except (KeyFileError, ValueError):
+            _problem(report, f"clé {cle.get('key_id')} illisible", "bad_key")
+    if declared != set(archive_keys):
+        _problem(report, f"{PUBKEY} ne correspond pas aux clés déclarées dans {RECORDS}", "bad_key")
+
+    listed = {f.get("nom"): f.get("sha256") for f in root.findall("fichiers/fichier")}
+    for name in (NOTICE, PUBKEY, FEC):
+        if name in members and listed.get(name) != _sha256(members[name]):
+            _problem(
+                report,
+                f"{name} : empreinte différente de celle de {RECORDS} (fichier remplacé ou modifié)",
+                "member",
+            )
+
+    records = _check_records(root, keys, report)
+    _check_day_span(root, records, report)
+    if FEC in members:
+        _check_fec(root, members[FEC], records, report)
+    return report
+
+
+def _check_day_span(root: Any, records: Iterable[Record], report: Report) -> None:
+    """The first and last record of each journal lie in the period (the run is taken between them)."""
+    start, end = root.get("du", ""), root.get("au", "")
+    by_journal: dict[str, list[Record]] = {}
+    for record in records:
+        by_journal.setdefault(record.journal, []).append(record)
+    for journal, items in by_journal.items():
+        for record in (items[0], items[-1]):
+            if not start <= record.day <= end:
+                report.problems.append(
+                    Problem(
+                        journal, record.seq, "period", f"jour {record.day} hors de la période {start} – {end}"
+                    )
+                )
+
+
+__all__ = [
+    "ARCHIVE_KEY_FILE",
+    "ArchiveError",
+    "ArchiveInfo",
+    "MEMBERS",
+    "archive_certificate",
+    "archive_key_path",
+    "build_archive",
+    "load_or_create_archive_key",
+    "period_bounds",
+    "verify_archive",
+]

@@ -93,6 +93,14 @@ def test_sim_over_days_closes_as_it_goes_and_reports(tmp_path: Path) -> None:
     z_month = run(data, "report", "z", "--date", month, "--format", "json")
     assert z_month.returncode == 0 and '"kind": "MONTH"' in z_month.stdout
 
+    archive = run(data, "fiscal", "archive", "--period", month, "--out", str(tmp_path / "month.zip"))
+    assert archive.returncode == 0, archive.stderr
+    offline = subprocess.run(
+        [sys.executable, "-m", "fiscal.verify", str(tmp_path / "month.zip")], capture_output=True, text=True
+    )
+    assert offline.returncode == 0, offline.stdout
+    assert '"ARCHIVE": 1' in run(data, "fiscal", "verify", "--json").stdout
+
     x = run(data, "report", "x")
     assert x.returncode == 0 and "RAPPORT X" in x.stdout
 

@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
         "--date", type=date.fromisoformat, help="AAAA-MM-JJ dans la période (défaut : aujourd'hui)"
     )
 
+    archive = fiscal.add_parser("archive", help="archive fiscale signée d'une période (ZIP)")
+    archive.add_argument("--period", required=True, help="AAAA-MM-JJ, AAAA-MM ou AAAA")
+    archive.add_argument("--out", type=Path, required=True, help="fichier .zip (ou répertoire)")
+
     report = sub.add_parser("report", help="rapports X (à tout moment) et Z (clôtures)")
     report.add_argument("kind", choices=["x", "z"])
     report.add_argument("--date", help="AAAA-MM-JJ (Z : aussi AAAA-MM ou AAAA)")
@@ -85,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             return _reprint(till, args.number)
         if args.command == "fiscal" and args.action == "close":
             return _close(till, args.period, args.date)
+        if args.command == "fiscal" and args.action == "archive":
+            return _archive(till, args.period, args.out)
         if args.command == "report":
             return _report(till, args.kind, args.date, args.format)
     except ConfigError as exc:
@@ -183,6 +189,25 @@ def _close(till, period: str, day: date | None) -> int:  # type: ignore[no-untyp
         print(exc, file=sys.stderr)
         return 1
     print(z_report_from_record(record).as_text())
+    return 0
+
+
+def _archive(till, period: str, out: Path) -> int:  # type: ignore[no-untyped-def]
+    """Build the signed archive, then record it (with its hash) in the ARCHIVE journal and the JET."""
+    from fiscal.archive import ArchiveError, build_archive
+    from fiscal.journal import ARCHIVE, FiscalError, transaction
+
+    conn = till.db.connection()
+    try:
+        info = build_archive(conn, till.ledger.key, till.ledger.till, period, out, when=till.clock())
+        with transaction(conn):
+            till.ledger.append(conn, ARCHIVE, "ARCHIVE", info.body())
+            till.ledger.append(conn, "JET", "ARCHIVE", {"event": "ARCHIVE", "details": info.body()})
+    except (ArchiveError, FiscalError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    till.ledger.anchor_heads(conn)
+    print(f"Archive {info.path} ({info.size} octets) sha256 {info.sha256}")
     return 0
 
 

@@ -98,6 +98,17 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "devices.printer.baudrate": (_int_range(1200, 921600), "une vitesse série comme 19200"),
     "devices.printer.host": (_text, "une adresse réseau"),
     "devices.printer.path": (_text, "un chemin de fichier"),
+    "devices.scanner.backend": (
+        _choice("auto", "evdev", "simulated", "none"),
+        "auto, evdev, simulated ou none",
+    ),
+    "devices.scanner.devices": (
+        lambda v: isinstance(v, list) and all(_text(d) for d in v),
+        'une liste de noms, d\'identifiants USB "0c2e:0b61" ou de chemins /dev/input/…',
+    ),
+    "devices.scanner.layout": (_choice("fr", "us"), "fr ou us (disposition clavier du lecteur)"),
+    "devices.scanner.terminator": (_choice("enter", "tab", "none"), "enter, tab ou none"),
+    "devices.scanner.timeout_ms": (_int_range(10, 2000), "une durée en millisecondes de 10 à 2000"),
     "devices.drawer.backend": (
         _choice("auto", "simulated", "gpio", "printer", "none"),
         "auto, simulated, gpio, printer ou none",

@@ -16,6 +16,7 @@ from gpiozero.pins.mock import MockPin
 
 from drivers.drawer import Drawer, GpioDrawer, open_drawer
 from drivers.printer import Document, Printer, SimulatedPrinter, open_printer, preview, render
+from drivers.scanner import Scanner, ScanResult, open_scanners
 from fiscal.anchor import Anchor
 from fiscal.journal import FiscalLedger, heads
 from fiscal.keys import load_or_create_key
@@ -135,6 +136,10 @@ class Till:
     @cached_property
     def drawer(self) -> Drawer:
         return open_drawer(self.config.section("devices.drawer"), self.printer)
+
+    def open_scanners(self, on_scan: Callable[[ScanResult], None]) -> Scanner:
+        """Start reading the barcode scanners; `on_scan` is called from the reader thread."""
+        return open_scanners(self.config.section("devices.scanner"), on_scan)
 
     def render(self, doc: Document) -> RenderedReceipt:
         """Render once: the same document gives the printer's bytes and the on-screen preview."""

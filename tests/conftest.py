@@ -15,6 +15,8 @@ SIMULATED_DEVICES = """
 backend = "simulated"
 [devices.drawer]
 backend = "simulated"
+[devices.scanner]
+backend = "simulated"
 """
 
 

@@ -173,3 +173,25 @@ async def test_wrong_pin_is_refused_and_journaled(till: Till) -> None:
 def test_search_finds_accentless_prefixes(till: Till) -> None:
     names = [a.name for a in till.catalogue.search("creme")]
     assert names and all("crème" in n.lower() or "creme" in n.lower() for n in names)
+
+
+async def test_scanner_adds_articles_and_a_wrong_layout_is_reported(till: Till) -> None:
+    """The simulated scanner types through the real evdev decoder, in its own thread."""
+    bread = scannable(till, 550)
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        app.scanners.scan(str(bread.barcode))  # type: ignore[attr-defined]
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if basket_rows(app):
+                break
+        assert [r[0] for r in basket_rows(app)] == [bread.name]
+        app.scanners.scan(str(bread.barcode), layout="us")  # type: ignore[attr-defined]
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app._notifications:
+                break
+        messages = [n.message for n in app._notifications]
+        assert any("devices.scanner.layout" in m for m in messages)
+        assert basket_rows(app)[0][1] == "1"  # nothing added by the garbled scan

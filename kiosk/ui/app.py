@@ -10,6 +10,7 @@ from textual.binding import Binding
 
 from drivers.drawer import DrawerError
 from drivers.printer import PrinterError
+from drivers.scanner import ScanResult
 
 from ..staff import StaffMember
 from ..till import Till
@@ -32,11 +33,26 @@ class KioskApp(App[None]):
         self.sub_title = f"Caisse {till.config.till_id}"
 
     def on_mount(self) -> None:
+        self.scanners = self.till.open_scanners(lambda result: self.call_from_thread(self.scanned, result))
         for warning in self.till.start():
             self.notify(warning, severity="error", timeout=30)
         for note in self.till.device_notes():
             self.notify(note, timeout=8)
         self.push_screen(LoginScreen())
+
+    def on_unmount(self) -> None:
+        self.scanners.close()
+
+    def scanned(self, result: ScanResult) -> None:
+        """A scan from an evdev scanner (never typed into a widget: the devices are grabbed)."""
+        if result.error is not None:
+            self.notify(result.error.message, severity="error", timeout=12)
+            return
+        screen = self.screen
+        if isinstance(screen, SaleScreen) and result.code is not None:
+            screen.enter_code(result.code)
+        else:
+            self.notify("Code scanné ignoré : terminez d'abord l'écran en cours.", severity="warning")
 
     def logged_in(self, member: StaffMember) -> None:
         self.member = member

@@ -143,15 +143,18 @@ class SaleScreen(Screen[None]):
         if results.display and results.highlighted is not None and not text.isdigit():
             self._add_option(results.highlighted)
             return
+        event.input.value = ""
+        self.enter_code(text)
+
+    def enter_code(self, code: str) -> None:
+        """A code typed + Entrée, or read by a scanner: add the article, or say what to do."""
         try:
-            article = self.kiosk.till.catalogue.by_code(text)
+            article = self.kiosk.till.catalogue.by_code(code)
         except BarcodeError as exc:
             self.say(str(exc), error=True)
-            event.input.value = ""
             return
-        event.input.value = ""
         if article is None:
-            self.unknown_code(text)
+            self.unknown_code(code)
             return
         self.add_article(article)
 

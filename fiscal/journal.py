@@ -217,10 +217,13 @@ class FiscalLedger:
 
 
 def heads(conn: sqlite3.Connection, till: str) -> dict[str, dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT r.journal, r.seq, r.sig, r.ts_utc FROM fiscal_record r JOIN "
-        "(SELECT journal, MAX(seq) AS seq FROM fiscal_record WHERE till = ? GROUP BY journal) h "
-        "ON r.journal = h.journal AND r.seq = h.seq WHERE r.till = ?",
-        (till, till),
-    ).fetchall()
-    return {journal: {"seq": seq, "sig": sig, "ts_utc": ts} for journal, seq, sig, ts in rows}
+    """The last record of each journal: one index probe per journal, whatever the journal's size."""
+    result = {}
+    for journal in JOURNALS:
+        row = conn.execute(
+            "SELECT seq, sig, ts_utc FROM fiscal_record WHERE till = ? AND journal = ? ORDER BY seq DESC LIMIT 1",
+            (till, journal),
+        ).fetchone()
+        if row:
+            result[journal] = {"seq": row[0], "sig": row[1], "ts_utc": row[2]}
+    return result

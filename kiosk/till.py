@@ -126,6 +126,8 @@ class Till:
         conn = self.db.connection()
         self.ledger.record_event(conn, "STOP", {"version": __version__})
         self.ledger.anchor_heads(conn)
+        if self.ledger.anchor is not None:
+            self.ledger.anchor.close()
         self.db.close()
 
     # -- devices ---------------------------------------------------------------------------------

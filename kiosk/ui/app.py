@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from textual import work
@@ -58,6 +59,10 @@ class KioskApp(App[None]):
         self.member = member
         self.sub_title = f"Caisse {self.till.config.till_id} — {member.name} ({member.role_label})"
         self.switch_screen(SaleScreen(member))
+        # The UI's long-lived objects (widgets, styles, catalogue views) need no collection: freezing
+        # them keeps full GC passes (40-50 ms here) out of the scan-to-screen path.
+        gc.collect()
+        gc.freeze()
 
     def log_out(self) -> None:
         if self.member is not None:

@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 from ...catalogue import ArticleView, BarcodeError
 from ...money import AmountError, format_eur, format_qty, format_rate
 from ...receipt import vat_code
-from ...sale.basket import Basket, BasketError
+from ...sale.basket import Basket, BasketError, BasketLine
 from ...staff import StaffMember
 from ..widgets import TouchKey
 from .dialogs import FreeAmountDialog, PrintJobsDialog, QuantityDialog, UnknownCodeDialog
@@ -130,7 +130,7 @@ class SaleScreen(Screen[None]):
             self.say(str(exc), error=True)
             return
         self.selected_line = index
-        self.refresh_basket()
+        self.refresh_basket(changed=index)
         line = self.basket.lines[index]
         self.say(f"{line.label} : {format_qty(line.qty)} × {format_eur(line.unit_cents)}")
 
@@ -224,19 +224,27 @@ class SaleScreen(Screen[None]):
             event.stop()
 
     # -- basket ----------------------------------------------------------------------------------
-    def refresh_basket(self) -> None:
+    def _cells(self, line: BasketLine) -> tuple[str, str, str, str, str]:
+        qty = f"{format_qty(line.qty)} kg" if line.sold_by_weight else format_qty(line.qty)
+        return line.label, qty, format_eur(line.unit_cents), format_eur(line.amount), vat_code(line.vat_bp)
+
+    def refresh_basket(self, changed: int | None = None) -> None:
+        """Redraw the basket; with `changed`, only that line (a scan must not redraw every row)."""
         table = self.query_one("#basket", DataTable)
-        table.clear()
-        for index, line in enumerate(self.basket.lines):
-            qty = f"{format_qty(line.qty)} kg" if line.sold_by_weight else format_qty(line.qty)
-            table.add_row(
-                line.label,
-                qty,
-                format_eur(line.unit_cents),
-                format_eur(line.amount),
-                vat_code(line.vat_bp),
-                key=str(index),
-            )
+        count = len(self.basket.lines)
+        if changed is not None and changed == count - 1 and table.row_count == count - 1:
+            table.add_row(*self._cells(self.basket.lines[changed]), key=str(changed))
+        elif changed is not None and 0 <= changed < count == table.row_count:
+            for column, value in zip(
+                ("label", "qty", "unit", "amount", "vat"),
+                self._cells(self.basket.lines[changed]),
+                strict=True,
+            ):
+                table.update_cell(str(changed), column, value)
+        else:
+            table.clear()
+            for index, line in enumerate(self.basket.lines):
+                table.add_row(*self._cells(line), key=str(index))
         if self.basket.lines:
             if self.selected_line is None or self.selected_line >= len(self.basket.lines):
                 self.selected_line = len(self.basket.lines) - 1
@@ -286,7 +294,7 @@ class SaleScreen(Screen[None]):
             self.say(str(exc), error=True)
             return
         self.selected_line = index
-        self.refresh_basket()
+        self.refresh_basket(changed=index)
         line = self.basket.lines[index]
         self.say(f"{line.label} : quantité {format_qty(line.qty)}")
 

@@ -174,8 +174,8 @@ class Probe:
             finally:
                 self.lookup_s = time.perf_counter() - t0
 
-        def timed_refresh() -> None:
-            refresh_basket()
+        def timed_refresh(*args: Any, **kwargs: Any) -> None:
+            refresh_basket(*args, **kwargs)
             if self.armed and not self.t_row and self.table.row_count >= self.expected_rows:
                 self.t_row = time.perf_counter()
 

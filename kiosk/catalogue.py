@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 
 from peewee import SqliteDatabase
-from stdnum import ean
+
+from drivers.barcode import parse_barcode
 
 from .store import Article, Barcode, Category
 
@@ -30,10 +31,6 @@ class CategoryView:
     color: str
 
 
-class BarcodeError(ValueError):
-    """A code that cannot be an article code; the message tells the cashier what to do (French)."""
-
-
 def article_view(article: Article, barcode: str | None = None) -> ArticleView:
     return ArticleView(
         id=article.id,
@@ -47,20 +44,6 @@ def article_view(article: Article, barcode: str | None = None) -> ArticleView:
     )
 
 
-def check_code(code: str) -> str:
-    """Normalise a scanned/typed code; EAN-8/UPC-A/EAN-13 must have a right check digit."""
-    code = code.strip()
-    if not code:
-        raise BarcodeError("Aucun code saisi.")
-    if len(code) > 48 or not re.fullmatch(r"[0-9A-Za-z\-_.]+", code):
-        raise BarcodeError(f"Code illisible « {code[:20]} » : scannez de nouveau ou tapez le code à la main.")
-    if code.isdigit() and len(code) in (8, 12, 13) and not ean.is_valid(code):
-        raise BarcodeError(
-            f"Code-barres {code} mal lu (clé de contrôle fausse) : scannez de nouveau ou tapez le code."
-        )
-    return code
-
-
 _TOKEN = re.compile(r"[\w-]+", re.UNICODE)
 
 
@@ -69,11 +52,13 @@ class Catalogue:
         self.db = db
 
     def by_code(self, code: str) -> ArticleView | None:
-        """Article by barcode (EAN-13 also tried as UPC-A with a leading 0), then by reference."""
-        code = check_code(code)
-        candidates = [code]
-        if code.isdigit() and len(code) == 12:
-            candidates.append("0" + code)
+        """Article by barcode (UPC-A and EAN-8 also tried in their 13-digit form), then by reference.
+
+        Raises drivers.barcode.BarcodeError (French, says what to do) for a misread code.
+        """
+        parsed = parse_barcode(code)
+        code = parsed.code
+        candidates = [code] + ([parsed.gtin13] if parsed.gtin13 and parsed.gtin13 != code else [])
         query = (
             Barcode.select(Barcode, Article, Category)
             .join(Article)

@@ -25,10 +25,6 @@ if TYPE_CHECKING:
     from ..app import KioskApp
 
 
-def _digits(cents: int) -> str:
-    return format_eur(cents)
-
-
 @dataclass(frozen=True)
 class PaymentOutcome:
     sale: CompletedSale
@@ -64,7 +60,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
             yield Label("Paiement en espèces", classes="section-title")
             with Horizontal(classes="amount-row"):
                 yield Label("À payer", classes="amount-label")
-                yield Digits(_digits(self.basket.total), id="due")
+                yield Digits(format_eur(self.basket.total), id="due")
             with Vertical(id="pay-entry"):
                 yield Input(
                     placeholder="Montant remis (Entrée = montant exact)", id="given", restrict=r"[0-9.,€ ]*"
@@ -80,7 +76,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
                     yield Button("Annuler", id="pay-cancel")
             with Horizontal(classes="amount-row"):
                 yield Label("Rendu", classes="amount-label")
-                yield Digits(_digits(0), id="change")
+                yield Digits(format_eur(0), id="change")
             yield Static("", id="pay-error", classes="error")
             with Vertical(id="ticket-choice"):
                 yield Label("Ticket ?", classes="section-title")
@@ -103,7 +99,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
             given = self._given()
         except AmountError:
             return
-        self.query_one("#change", Digits).update(_digits(max(0, given - self.basket.total)))
+        self.query_one("#change", Digits).update(format_eur(max(0, given - self.basket.total)))
 
     @on(Input.Submitted, "#given")
     def submitted(self) -> None:
@@ -152,7 +148,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
             self.app.bell()
             return
         error.update("")
-        self.query_one("#change", Digits).update(_digits(self.sale.change))
+        self.query_one("#change", Digits).update(format_eur(self.sale.change))
         self.query_one("#pay-entry").display = False
         self.query_one("#ticket-choice").display = True
         self.query_one("#ticket-print", Button).focus()

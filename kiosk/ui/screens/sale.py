@@ -24,7 +24,9 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from ...catalogue import ArticleView, BarcodeError
+from drivers.barcode import BarcodeError
+
+from ...catalogue import ArticleView
 from ...money import AmountError, format_eur, format_qty, format_rate
 from ...receipt import vat_code
 from ...sale.basket import Basket, BasketError, BasketLine

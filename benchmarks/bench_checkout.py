@@ -32,17 +32,10 @@ tempfile.tempdir = SCRATCH.name
 from fiscal.journal import heads  # noqa: E402
 from fiscal.schema import ensure_schema  # noqa: E402
 from kiosk.catalogue import ArticleView  # noqa: E402
-from kiosk.demo import init_demo  # noqa: E402
+from kiosk.demo import open_demo_till  # noqa: E402
 from kiosk.sale.basket import Basket  # noqa: E402
 from kiosk.sale.checkout import cash_payment  # noqa: E402
-from kiosk.till import Till  # noqa: E402
 
-SIMULATED_DEVICES = """
-[devices.printer]
-backend = "simulated"
-[devices.drawer]
-backend = "simulated"
-"""
 TARGET_RATIO = 2.0
 LINES = 5
 WARMUP = 10
@@ -53,14 +46,6 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * pct // 100))
     return ordered[int(rank) - 1]
-
-
-def open_till(data_dir: Path) -> Till:
-    data_dir.mkdir(parents=True)
-    (data_dir / "kiosk.toml").write_text(SIMULATED_DEVICES, "utf-8")
-    till = Till.open(data_dir)
-    init_demo(till)
-    return till
 
 
 class Floor:
@@ -143,7 +128,7 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-checkout-") as tmp:
-        till = open_till(Path(tmp) / "data")
+        till = open_demo_till(Path(tmp) / "data")
         by_category: dict[str, ArticleView] = {}
         for article in till.catalogue.active_articles():
             if not article.sold_by_weight:

@@ -40,18 +40,12 @@ from textual.widgets import DataTable, Input
 SCRATCH = tempfile.TemporaryDirectory(prefix="bench-scan-")
 tempfile.tempdir = SCRATCH.name
 
-from kiosk.demo import DEMO_USERS, init_demo  # noqa: E402
+from kiosk.demo import DEMO_USERS, open_demo_till  # noqa: E402
 from kiosk.store import Category  # noqa: E402
 from kiosk.till import Till  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.screens.sale import SaleScreen  # noqa: E402
 
-SIMULATED_DEVICES = """
-[devices.printer]
-backend = "simulated"
-[devices.drawer]
-backend = "simulated"
-"""
 TARGET_P99_MS = 30.0
 CLEAR_EVERY = 20
 SCAN_TIMEOUT_S = 5.0
@@ -94,10 +88,7 @@ def build_till(
     """Demo till + `count` generated articles; returns (till, `keep` random distinct (barcode, name),
     seconds to insert). Only the sample stays in memory: the benchmark must not grow the heap the
     app's garbage collector walks."""
-    data_dir.mkdir(parents=True)
-    (data_dir / "kiosk.toml").write_text(SIMULATED_DEVICES, "utf-8")
-    till = Till.open(data_dir)
-    init_demo(till)
+    till = open_demo_till(data_dir)
     category_ids = [c.id for c in Category.select()]
     combos = [(p, v, b, s) for p in PRODUCTS for v in VARIANTS for b in BRANDS for s in SIZES]
     names = [f"{p} {v} {b} {s}" for p, v, b, s in rng.sample(combos, count)]  # unique names

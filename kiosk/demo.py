@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
 from .demo_catalogue import ARTICLES, CATEGORIES
 from .store import Article, Barcode, Category, Meta, User
 from .till import Till
@@ -11,6 +15,17 @@ DEMO_USERS = (  # name, role, PIN — printed in the README
     ("Marc", "manager", "222222"),
     ("Camille", "cashier", "333333"),
 )
+
+
+# Every device simulated: what the tests and benchmarks run on, whatever is plugged into the machine.
+SIMULATED_DEVICES = """
+[devices.printer]
+backend = "simulated"
+[devices.drawer]
+backend = "simulated"
+[devices.scanner]
+backend = "simulated"
+"""
 
 
 class NotADemoDirectory(Exception):
@@ -52,3 +67,12 @@ def init_demo(till: Till) -> bool:
     for name, role, pin in DEMO_USERS:
         till.staff.create(name, role, pin)
     return True
+
+
+def open_demo_till(data_dir: Path, clock: Callable[[], datetime] | None = None) -> Till:
+    """A new data directory with simulated devices and the demo shop (tests, benchmarks)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "kiosk.toml").write_text(SIMULATED_DEVICES, "utf-8")
+    till = Till.open(data_dir, clock=clock)
+    init_demo(till)
+    return till

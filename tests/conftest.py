@@ -7,17 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.demo import init_demo
+from kiosk.demo import SIMULATED_DEVICES, init_demo
 from kiosk.till import Till
-
-SIMULATED_DEVICES = """
-[devices.printer]
-backend = "simulated"
-[devices.drawer]
-backend = "simulated"
-[devices.scanner]
-backend = "simulated"
-"""
 
 
 @pytest.fixture

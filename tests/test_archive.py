@@ -33,10 +33,9 @@ from fiscal.fec import (
     ticket_entry,
 )
 from fiscal.journal import Record
-from kiosk.demo import init_demo
+from kiosk.demo import SIMULATED_DEVICES, init_demo
 from kiosk.sim import simulate_sales
 from kiosk.till import Till
-from tests.conftest import SIMULATED_DEVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 SALES = 30

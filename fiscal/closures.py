@@ -40,6 +40,7 @@ verifier can tell a closure that does not add up, or tickets recorded in a day a
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from calendar import monthrange
 from collections.abc import Callable, Iterable
@@ -173,9 +174,26 @@ def find_closure(ledger: FiscalLedger, conn: sqlite3.Connection, kind: str, peri
     return Record.from_row(row) if row else None
 
 
+def last_closed_day(ledger: FiscalLedger, conn: sqlite3.Connection) -> str | None:
+    """The period of the newest DAY closure (days close in date order): a walk back from the journal's
+    head through the few MONTH/YEAR records, not a scan of every closure — it runs at every sale."""
+    rows = conn.execute(
+        "SELECT body FROM fiscal_record WHERE till = ? AND journal = ? AND rtype = ? ORDER BY seq DESC LIMIT 1",
+        (ledger.till, CLOSURE, DAY),
+    ).fetchone()
+    if rows is None:
+        return None
+    try:
+        return str(json.loads(rows[0])["period"])
+    except (ValueError, KeyError):
+        return None
+
+
 def is_day_closed(ledger: FiscalLedger, conn: sqlite3.Connection, day: date) -> bool:
-    """True once `day` has its DAY closure (the checkout should then refuse tickets dated that day)."""
-    return find_closure(ledger, conn, DAY, day.isoformat()) is not None
+    """True when `day` is closed, or earlier than a closed day (days close in order): the checkout then
+    refuses tickets dated that day."""
+    last = last_closed_day(ledger, conn)
+    return last is not None and day.isoformat() <= last
 
 
 def tickets_between(

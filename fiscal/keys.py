@@ -32,7 +32,7 @@ def load_public_pem(pem: str | bytes) -> Ed25519PublicKey:
     data = pem.encode("ascii") if isinstance(pem, str) else pem
     key = serialization.load_pem_public_key(data)
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyFileError("not an Ed25519 public key")
+        raise KeyFileError("ce n'est pas une clé publique Ed25519")
     return key
 
 
@@ -70,10 +70,15 @@ def load_or_create_key(path: Path) -> tuple[SigningKey, bool]:
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
-            raise KeyFileError(f"{path}: private key readable by others (mode {mode:o}); expected 0600")
+            raise KeyFileError(
+                f"{path} : clé privée fiscale lisible par d'autres comptes (mode {mode:o}) ; "
+                f"faites `chmod 600 {path}` puis relancez la caisse."
+            )
         private = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(private, Ed25519PrivateKey):
-            raise KeyFileError(f"{path}: not an Ed25519 private key")
+            raise KeyFileError(
+                f"{path} : ce n'est pas une clé privée Ed25519 ; restaurez la clé de la caisse."
+            )
         return SigningKey(private, path), False
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)

@@ -8,7 +8,10 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from fiscal.keys import KeyFileError
+
 from ..config import ConfigError, load_config, resolve_data_dir
+from ..store.migrations import NewerSchemaError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Configuration invalide :", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return 2
+    except (KeyFileError, NewerSchemaError) as exc:  # the till cannot start on these data: say why
+        print(exc, file=sys.stderr)
         return 2
     return 2
 

@@ -37,8 +37,7 @@ class KioskApp(App[None]):
         self.scanners = self.till.open_scanners(lambda result: self.call_from_thread(self.scanned, result))
         for warning in self.till.start():
             self.notify(warning, severity="error", timeout=30)
-        for note in self.till.device_notes():
-            self.notify(note, timeout=8)
+        self.check_devices()
         self.push_screen(LoginScreen())
 
     def on_unmount(self) -> None:
@@ -71,6 +70,13 @@ class KioskApp(App[None]):
         self.sub_title = f"Caisse {self.till.config.till_id}"
         self.switch_screen(LoginScreen())
 
+    @work(thread=True, group="devices")
+    def check_devices(self) -> None:
+        """Open the printer and drawer off the UI thread (a network printer may take seconds to fail)."""
+        for note in self.till.device_notes():
+            self.call_from_thread(self.notify, note, timeout=8)
+        self.call_from_thread(self.drain_print_queue)  # receipts left pending by the last session
+
     # -- devices: blocking I/O in threads owned by the app, so closing a screen never cuts them short --
     @work(thread=True, exclusive=True, group="drawer")
     def open_drawer(self) -> None:
@@ -84,7 +90,7 @@ class KioskApp(App[None]):
     def print_receipt(self, label: str, data: bytes) -> None:
         """Queue the receipt (it survives a restart) and let the printer worker take it."""
         self.till.print_queue.enqueue(label, data)
-        self.drain_print_queue()
+        self.call_from_thread(self.drain_print_queue)  # receipts left pending by the last session
 
     @work(thread=True, exclusive=True, group="printer")
     def drain_print_queue(self) -> None:

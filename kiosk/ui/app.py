@@ -90,7 +90,7 @@ class KioskApp(App[None]):
     def print_receipt(self, label: str, data: bytes) -> None:
         """Queue the receipt (it survives a restart) and let the printer worker take it."""
         self.till.print_queue.enqueue(label, data)
-        self.call_from_thread(self.drain_print_queue)  # receipts left pending by the last session
+        self.drain_print_queue()
 
     @work(thread=True, exclusive=True, group="printer")
     def drain_print_queue(self) -> None:

@@ -58,6 +58,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from drivers.serialport import PORT_ERRORS
+
 log = logging.getLogger(__name__)
 
 STX = 0x02
@@ -390,13 +392,6 @@ class LinkError(Exception):
         self.request_sent = request_sent
 
 
-try:  # pyserial raises termios.error (not an OSError) when the port refuses new settings
-    from termios import error as _TermiosError
-except ImportError:  # pragma: no cover - not POSIX
-    _TermiosError = OSError  # type: ignore[misc, assignment]
-
-# What a failing port raises: pyserial's SerialException is an OSError; ValueError: a closed file object.
-PORT_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, _TermiosError)
 _LONG_WAIT_SLICE = 1.0
 
 

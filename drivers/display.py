@@ -30,10 +30,10 @@ from typing import Any, Protocol
 
 import serial
 
-try:  # pyserial raises termios.error (not an OSError) when a port refuses its settings
-    from termios import error as _TermiosError
-except ImportError:  # pragma: no cover - not POSIX
-    _TermiosError = OSError  # type: ignore[misc, assignment]
+from drivers.errors import DeviceError
+from drivers.serialport import PORT_ERRORS, PortUser
+from drivers.settings import Settings
+from drivers.text import fold_char
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +41,14 @@ ROWS = 2
 INIT = b"\x1b@"
 CLEAR = b"\x0c"
 UNREACHABLE_MESSAGE = "Afficheur client injoignable : vérifiez le câble. La vente continue sans afficheur."
-
-# What a failing port raises: SerialException is an OSError; ValueError: a closed file object.
-_PORT_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, _TermiosError)
 _WRITE_TIMEOUT_S = 1  # a display that does not take 44 bytes in a second is not there
 
 
-class DisplayError(Exception):
+class DisplayError(DeviceError):
     """A customer display failure, with a message for the cashier saying what to do."""
 
     def __init__(self, message: str = UNREACHABLE_MESSAGE):
         super().__init__(message)
-        self.message = message
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -92,42 +88,6 @@ DEFAULT_PROFILE = PROFILES["generic"]
 # --------------------------------------------------------------------------------------------------------
 # Text folding and layout
 
-# Characters NFKD does not take back to ASCII, with their closest ASCII form.
-_FOLDS = {
-    "\u200b": "",
-    "\u2060": "",
-    "\ufeff": "",
-    "\u00a0": " ",
-    "\u202f": " ",
-    "\u2007": " ",
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201a": ",",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u201e": '"',
-    "\u00ab": '"',
-    "\u00bb": '"',
-    "\u2039": "<",
-    "\u203a": ">",
-    "\u2010": "-",
-    "\u2011": "-",
-    "\u2012": "-",
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2212": "-",
-    "\u2022": "*",
-    "\u00b7": ".",
-    "\u2026": "...",
-    "\u00b0": "o",
-    "\u0153": "oe",
-    "\u0152": "OE",
-    "\u00e6": "ae",
-    "\u00c6": "AE",
-    "\u00df": "ss",
-    "\u00f8": "o",
-    "\u00d8": "O",
-}
 EURO = "\u20ac"
 
 
@@ -140,23 +100,14 @@ def fold(text: str, profile: DisplayProfile = DEFAULT_PROFILE) -> str:
     profile has a euro byte. Idempotent."""
     out: list[str] = []
     for char in unicodedata.normalize("NFC", text):
-        if _printable_ascii(char):
-            out.append(char)
-        elif char == EURO:
+        if char == EURO:
             out.append(EURO if profile.euro is not None else "EUR")
-        elif char in _FOLDS:
-            out.append(_FOLDS[char])
         elif unicodedata.category(char) in ("Cc", "Zl", "Zp"):
             out.append(" ")
         elif unicodedata.category(char) == "Cf":
             continue
         else:
-            base = "".join(
-                c
-                for c in unicodedata.normalize("NFKD", char)
-                if _printable_ascii(c) and not unicodedata.combining(c)
-            )
-            out.append(base or "?")
+            out.append(fold_char(char, _printable_ascii))
     return "".join(out)
 
 
@@ -246,7 +197,7 @@ class SerialLike(Protocol):
     def write(self, data: bytes, /) -> int | None: ...
 
 
-class SerialDisplay:
+class SerialDisplay(PortUser[SerialLike]):
     """A display on a serial port (RS-232 or USB adapter), 8N1 at `baudrate`.
 
     `port` is a device path, opened here with pyserial (DisplayError if it cannot be), or an open
@@ -258,18 +209,13 @@ class SerialDisplay:
     def __init__(
         self, port: str | SerialLike, baudrate: int = 9600, profile: DisplayProfile = DEFAULT_PROFILE
     ):
+        super().__init__(port)
         self.baudrate = baudrate
         self.profile = profile
         self._lock = threading.Lock()
-        self._path: str | None = port if isinstance(port, str) else None
-        self._port: SerialLike | None = None if isinstance(port, str) else port
         self._initialized = False
         with self._lock:
             self._ready()
-
-    @property
-    def port_name(self) -> str | None:
-        return self._path
 
     def show(self, line1: str, line2: str) -> None:
         self._send(show_bytes(line1, line2, self.profile))
@@ -286,7 +232,7 @@ class SerialDisplay:
             port = self._ready()
             try:
                 port.write(data)
-            except _PORT_ERRORS as exc:
+            except PORT_ERRORS as exc:
                 log.warning("customer display %s: %s", self._path or "port", exc)
                 self._drop()
                 raise DisplayError() from exc
@@ -303,7 +249,7 @@ class SerialDisplay:
             if not self._initialized:
                 self._port.write(init_bytes(self.profile))
                 self._initialized = True
-        except _PORT_ERRORS as exc:
+        except PORT_ERRORS as exc:
             log.warning("customer display %s: %s", self._path or "port", exc)
             self._drop()
             raise DisplayError() from exc
@@ -313,15 +259,7 @@ class SerialDisplay:
         """Forget a broken connection: the next call reopens the path (a caller's port is kept and
         initialized again)."""
         self._initialized = False
-        if self._path is None:
-            return
-        port, self._port = self._port, None
-        close = getattr(port, "close", None)
-        if close is not None:
-            try:
-                close()
-            except _PORT_ERRORS as exc:
-                log.debug("closing %s: %s", self._path, exc)
+        self._drop_port()
 
 
 class SimulatedDisplay:
@@ -370,12 +308,7 @@ class NoDisplay:
 _BACKENDS = ("auto", "serial", "simulated", "none")
 _KEYS = {"backend", "port", "baudrate", "profile"}
 _BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
-
-
-def _bad(key: str, value: Any, expected: str) -> DisplayError:
-    return DisplayError(
-        f"Configuration de l'afficheur client : « {key} » vaut {value!r} ; attendu : {expected}."
-    )
+_PORT_EXPECTED = "un port série comme /dev/ttyUSB1"
 
 
 def open_display(cfg: Mapping[str, Any]) -> CustomerDisplay:
@@ -386,26 +319,13 @@ def open_display(cfg: Mapping[str, Any]) -> CustomerDisplay:
     warning in the log) when there is none or it cannot be opened: the sale goes on without display;
     "simulated"; "none". Raises DisplayError naming the wrong key.
     """
-    if not isinstance(cfg, Mapping):
-        raise DisplayError(
-            f"Configuration de l'afficheur client : une table de réglages est attendue, pas {cfg!r}."
-        )
-    unknown = sorted(set(cfg) - _KEYS)
-    if unknown:
-        raise _bad(unknown[0], cfg[unknown[0]], "une clé parmi " + ", ".join(sorted(_KEYS)))
-    backend = cfg.get("backend", "auto")
-    if backend not in _BACKENDS:
-        raise _bad("backend", backend, ", ".join(_BACKENDS))
-    profile_name = cfg.get("profile", DEFAULT_PROFILE.name)
-    if profile_name not in PROFILES:
-        raise _bad("profile", profile_name, ", ".join(PROFILES))
-    profile = PROFILES[profile_name]
-    baudrate = cfg.get("baudrate", 9600)
-    if isinstance(baudrate, bool) or baudrate not in _BAUDRATES:
-        raise _bad("baudrate", baudrate, "une vitesse parmi " + ", ".join(map(str, _BAUDRATES)))
-    port = cfg.get("port")
-    if port is not None and (not isinstance(port, str) or not port.strip()):
-        raise _bad("port", port, "un port série comme /dev/ttyUSB1")
+    settings = Settings("de l'afficheur client", cfg, _KEYS, DisplayError)
+    backend = settings.choice("backend", "auto", _BACKENDS)
+    profile = PROFILES[settings.choice("profile", DEFAULT_PROFILE.name, PROFILES)]
+    baudrate = settings.choice(
+        "baudrate", 9600, _BAUDRATES, "une vitesse parmi " + ", ".join(map(str, _BAUDRATES))
+    )
+    port = settings.optional_text("port", _PORT_EXPECTED)
 
     if backend == "none":
         return NoDisplay()
@@ -413,7 +333,7 @@ def open_display(cfg: Mapping[str, Any]) -> CustomerDisplay:
         return SimulatedDisplay(profile)
     if backend == "serial":
         if port is None:
-            raise _bad("port", port, "un port série comme /dev/ttyUSB1")
+            raise settings.bad("port", port, _PORT_EXPECTED)
         return SerialDisplay(port, baudrate, profile)
     if port is None:
         return SimulatedDisplay(profile)

@@ -16,15 +16,13 @@ from gpiozero.exc import BadPinFactory, GPIOZeroError
 from gpiozero.pins import Factory, Pin
 from gpiozero.pins.mock import MockFactory
 
+from drivers.errors import DeviceError
 from drivers.printer import Printer, PrinterError
+from drivers.settings import Settings
 
 
-class DrawerError(Exception):
+class DrawerError(DeviceError):
     """A drawer failure, with a message for the cashier saying what to do."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class Drawer(Protocol):
@@ -168,47 +166,21 @@ _BACKENDS = ("auto", "gpio", "printer", "none", "simulated")
 _KEYS = {"backend", "pin", "pulse_ms", "active_high", "sensor_pin", "kick_pin"}
 
 
-def _bad(key: str, value: Any, expected: str) -> DrawerError:
-    return DrawerError(f"Configuration du tiroir-caisse : « {key} » vaut {value!r} ; attendu : {expected}.")
-
-
-def _int(
-    cfg: Mapping[str, Any], key: str, default: int | None, low: int, high: int, expected: str
-) -> int | None:
-    value = cfg.get(key, default)
-    if value is None and default is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _bad(key, value, expected)
-    return value
-
-
 def open_drawer(cfg: Mapping[str, Any], printer: Printer | None) -> Drawer:
     """Build the drawer described by `cfg` (the devices.drawer section).
 
     "auto" drives the GPIO pin on a Raspberry Pi and a simulated drawer elsewhere.
     """
-    if not isinstance(cfg, Mapping):
-        raise DrawerError(
-            f"Configuration du tiroir-caisse : une table de réglages est attendue, pas {cfg!r}."
-        )
-    unknown = sorted(set(cfg) - _KEYS)
-    if unknown:
-        raise _bad(unknown[0], cfg[unknown[0]], "une clé parmi " + ", ".join(sorted(_KEYS)))
-    backend = cfg.get("backend", "auto")
-    if backend not in _BACKENDS:
-        raise _bad("backend", backend, ", ".join(_BACKENDS))
+    settings = Settings("du tiroir-caisse", cfg, _KEYS, DrawerError)
+    backend = settings.choice("backend", "auto", _BACKENDS)
     gpio = "un numéro de broche GPIO BCM de 0 à 27"
-    pin = _int(cfg, "pin", 17, 0, 27, gpio)
-    pulse_ms = _int(cfg, "pulse_ms", 200, 20, 2000, "une durée en millisecondes de 20 à 2000")
-    sensor_pin = _int(cfg, "sensor_pin", None, 0, 27, gpio)
-    kick_pin = cfg.get("kick_pin", 2)
-    if kick_pin not in (2, 5) or isinstance(kick_pin, bool):
-        raise _bad("kick_pin", kick_pin, "2 ou 5")
-    active_high = cfg.get("active_high", True)
+    pin = settings.integer("pin", 17, 0, 27, gpio)
+    pulse_ms = settings.integer("pulse_ms", 200, 20, 2000, "une durée en millisecondes de 20 à 2000")
+    sensor_pin = settings.optional_integer("sensor_pin", 0, 27, gpio)
+    kick_pin = settings.choice("kick_pin", 2, (2, 5), "2 ou 5")
+    active_high = settings.cfg.get("active_high", True)
     if not isinstance(active_high, bool):
-        raise _bad("active_high", active_high, "true ou false")
-    assert pin is not None and pulse_ms is not None
+        raise settings.bad("active_high", active_high, "true ou false")
 
     if backend == "none":
         return NoDrawer()

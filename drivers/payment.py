@@ -34,7 +34,6 @@ from drivers.concert import (
     MAX_AMOUNT_CENTS,
     MAX_TRIES,
     PEER_MODES,
-    PORT_ERRORS,
     TEST_PAN,
     ConcertLink,
     ConcertRequest,
@@ -46,6 +45,8 @@ from drivers.concert import (
     Timeouts,
     TransactionType,
 )
+from drivers.serialport import PORT_ERRORS, PortUser
+from drivers.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ def result_from_link_error(kind: TransactionType, amount_cents: int, exc: LinkEr
 # Backends
 
 
-class ConcertTerminal:
+class ConcertTerminal(PortUser[SerialLike]):
     """A terminal speaking Concert on `port`: a device path (opened with pyserial when first needed,
     reopened after a failure, e.g. the USB cable pulled and plugged back) or an open port object with
     read/write/timeout (left to its owner by `close`).
@@ -205,18 +206,13 @@ class ConcertTerminal:
         timeouts: Timeouts | None = None,
         max_tries: int = MAX_TRIES,
     ):
+        super().__init__(port)
         self.timeouts = timeouts or Timeouts()
         self.max_tries = max_tries
         self.baudrate = baudrate
         self.bytesize = bytesize
         self.parity = parity
         self._lock = threading.Lock()
-        self._path: str | None = port if isinstance(port, str) else None
-        self._port: SerialLike | None = None if isinstance(port, str) else port
-
-    @property
-    def port_name(self) -> str | None:
-        return self._path
 
     def debit(self, amount_cents: int, pos: str = "01") -> PaymentResult:
         return self.run("debit", amount_cents, pos)
@@ -267,17 +263,6 @@ class ConcertTerminal:
                 exclusive=True,
             )
         return self._port
-
-    def _drop_port(self) -> None:
-        if self._path is None:  # not ours to reopen
-            return
-        port, self._port = self._port, None
-        close = getattr(port, "close", None)
-        if close is not None:
-            try:
-                close()
-            except PORT_ERRORS as exc:
-                log.debug("closing %s: %s", self._path, exc)
 
     def close(self) -> None:
         with self._lock:
@@ -384,16 +369,10 @@ _KEYS = frozenset(
 )
 
 
-def _bad(key: str, value: Any, expected: str) -> ValueError:
-    return ValueError(
-        f"Configuration du terminal de paiement : « {key} » vaut {value!r} ; attendu : {expected}."
-    )
-
-
-def _seconds(cfg: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
-    value = cfg.get(key, default)
+def _seconds(settings: Settings, key: str, default: float, low: float, high: float) -> float:
+    value = settings.cfg.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise _bad(key, value, f"une durée en secondes de {low:g} à {high:g}")
+        raise settings.bad(key, value, f"une durée en secondes de {low:g} à {high:g}")
     return float(value)
 
 
@@ -406,38 +385,20 @@ def open_terminal(cfg: Mapping[str, Any]) -> PaymentTerminal:
     Raises ValueError naming the wrong key. Opening does not touch the port: an unplugged terminal
     shows up as an "error" result at the first operation, not as a till that does not start.
     """
-    if not isinstance(cfg, Mapping):
-        raise ValueError(
-            f"Configuration du terminal de paiement : une table de réglages est attendue, pas {cfg!r}."
-        )
-    unknown = sorted(set(cfg) - _KEYS)
-    if unknown:
-        raise _bad(unknown[0], cfg[unknown[0]], "une clé parmi " + ", ".join(sorted(_KEYS)))
-    backend = cfg.get("backend", "none")
-    if backend not in _BACKENDS:
-        raise _bad("backend", backend, ", ".join(_BACKENDS))
-    port = cfg.get("port", "/dev/ttyACM0")
-    if not isinstance(port, str) or not port.strip():
-        raise _bad("port", port, "le chemin du port, comme /dev/ttyACM0")
-    baudrate = cfg.get("baudrate", 9600)
-    if isinstance(baudrate, bool) or baudrate not in _BAUDRATES:
-        raise _bad("baudrate", baudrate, ", ".join(map(str, _BAUDRATES)))
-    bytesize = cfg.get("bytesize", 7)
-    if isinstance(bytesize, bool) or bytesize not in (7, 8):
-        raise _bad("bytesize", bytesize, "7 ou 8")
-    parity = cfg.get("parity", "E")
-    if parity not in ("E", "N", "O"):
-        raise _bad("parity", parity, "E (paire), N (aucune) ou O (impaire)")
-    mode = cfg.get("mode", "ok")
-    if mode not in PEER_MODES:
-        raise _bad("mode", mode, ", ".join(PEER_MODES))
+    settings = Settings("du terminal de paiement", cfg, _KEYS, ValueError)
+    backend = settings.choice("backend", "none", _BACKENDS)
+    port = settings.text("port", "le chemin du port, comme /dev/ttyACM0", "/dev/ttyACM0")
+    baudrate = settings.choice("baudrate", 9600, _BAUDRATES)
+    bytesize = settings.choice("bytesize", 7, (7, 8), "7 ou 8")
+    parity = settings.choice("parity", "E", ("E", "N", "O"), "E (paire), N (aucune) ou O (impaire)")
+    mode = settings.choice("mode", "ok", PEER_MODES)
     timeouts = Timeouts(
-        ack=_seconds(cfg, "ack_timeout", 3.0, 0.05, 30),
-        byte=_seconds(cfg, "byte_timeout", 3.0, 0.05, 30),
-        answer=_seconds(cfg, "answer_timeout", 120.0, 0.1, 600),
-        retry_pause=_seconds(cfg, "retry_pause", 1.0, 0, 10),
+        ack=_seconds(settings, "ack_timeout", 3.0, 0.05, 30),
+        byte=_seconds(settings, "byte_timeout", 3.0, 0.05, 30),
+        answer=_seconds(settings, "answer_timeout", 120.0, 0.1, 600),
+        retry_pause=_seconds(settings, "retry_pause", 1.0, 0, 10),
     )
-    think_time = _seconds(cfg, "think_time", 0.5, 0, 60)
+    think_time = _seconds(settings, "think_time", 0.5, 0, 60)
 
     if backend == "none":
         return NoTerminal()

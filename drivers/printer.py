@@ -37,6 +37,10 @@ from escpos.exceptions import Error as EscposError
 from escpos.magicencode import Encoder
 from escpos.printer import Dummy, File, Network, Serial, Usb
 
+from drivers.errors import DeviceError
+from drivers.settings import Settings
+from drivers.text import fold_char
+
 log = logging.getLogger(__name__)
 
 Align = Literal["left", "center", "right"]
@@ -158,32 +162,6 @@ DEFAULT_PROFILE = PROFILES["generic-80mm"]
 # --------------------------------------------------------------------------------------------------------
 # Text folding and layout
 
-# Characters a French till meets that no single-byte code page holds, with their closest printable form.
-_FOLDS = {
-    "\u200b": "",
-    "\ufeff": "",
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201a": ",",
-    "\u201b": "'",
-    "\u2032": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u201e": '"',
-    "\u2033": '"',
-    "\u2039": "<",
-    "\u203a": ">",
-    "\u2010": "-",
-    "\u2011": "-",
-    "\u2012": "-",
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2212": "-",
-    "\u2022": "*",
-    "\u2026": "...",
-    "\u0153": "oe",
-    "\u0152": "OE",
-}
 # Babel formats French amounts with these; they print as spaces but must not be line breaks.
 _NO_BREAK_SPACES = frozenset("\u00a0\u202f\u2007\u2060")
 _NBSP = "\u00a0"
@@ -196,23 +174,18 @@ def _encoder(escpos_profile: str) -> Encoder:
 
 def _fold(text: str, profile: PrinterProfile, keep_nbsp: bool) -> str:
     encoder = _encoder(profile.escpos_profile)
+
+    def printable(char: str) -> bool:
+        return encoder.can_encode(profile.codepage, char)
+
     out: list[str] = []
     for char in unicodedata.normalize("NFC", text):
         if char in _NO_BREAK_SPACES:
             out.append(_NBSP if keep_nbsp else " ")
-        elif char in _FOLDS:
-            out.append(_FOLDS[char])
         elif unicodedata.category(char) == "Cc":
             out.append(" ")
-        elif encoder.can_encode(profile.codepage, char):
-            out.append(char)
         else:
-            base = "".join(
-                c
-                for c in unicodedata.normalize("NFKD", char)
-                if not unicodedata.combining(c) and encoder.can_encode(profile.codepage, c)
-            )
-            out.append(base or "?")
+            out.append(fold_char(char, printable))
     return "".join(out)
 
 
@@ -376,12 +349,8 @@ _STATUS_MESSAGES: dict[PaperState, str] = {
 }
 
 
-class PrinterError(Exception):
+class PrinterError(DeviceError):
     """A printing failure, with a message for the cashier saying what to do."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class PrinterOffline(PrinterError):
@@ -421,6 +390,7 @@ class Printer(Protocol):
 _REAL_BACKENDS = ("usb", "serial", "network", "file")
 _BACKENDS = ("simulated", "auto", *_REAL_BACKENDS)
 _KEYS = {"backend", "profile", "vendor_id", "product_id", "port", "baudrate", "host", "path"}
+_OF = "de l'imprimante"  # in messages: « Configuration de l'imprimante : … »
 _MISSING_MODULE_MESSAGES = {
     "usb": "Imprimante USB inutilisable : le module pyusb n'est pas installé. Faites installer pyusb, "
     "ou choisissez la connexion « file » avec /dev/usb/lp0.",
@@ -431,63 +401,47 @@ SERIAL_TIMEOUT_S = 0.5  # python-escpos reads 16 bytes, so every status query wa
 NETWORK_TIMEOUT_S = 5.0  # python-escpos defaults to 60 s, far too long for a queue at the till
 
 
-def _bad(key: str, value: Any, expected: str) -> ValueError:
-    return ValueError(f"Configuration de l'imprimante : « {key} » vaut {value!r} ; attendu : {expected}.")
-
-
-def _usb_id(cfg: Mapping[str, Any], key: str) -> int:
-    value = cfg.get(key)
+def _usb_id(settings: Settings, key: str) -> int:
+    value = settings.cfg.get(key)
     try:
         number = value if isinstance(value, int) and not isinstance(value, bool) else int(str(value), 16)
     except ValueError:
         number = -1
     if not 0 <= number <= 0xFFFF:
-        raise _bad(key, value, "un identifiant USB hexadécimal comme 0x04b8")
+        raise settings.bad(key, value, "un identifiant USB hexadécimal comme 0x04b8")
     return number
-
-
-def _positive_int(cfg: Mapping[str, Any], key: str, default: int, high: int) -> int:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        raise _bad(key, value, f"un entier de 1 à {high}")
-    return value
-
-
-def _text(cfg: Mapping[str, Any], key: str, expected: str) -> str:
-    value = cfg.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _bad(key, value, expected)
-    return value
 
 
 def _transport(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the keys of one real backend and return them normalised."""
+    settings = Settings(_OF, cfg, None, ValueError)  # the other keys are open_printer's to check
     backend = cfg.get("backend")
     if backend == "usb":
         return {
             "backend": "usb",
-            "vendor_id": _usb_id(cfg, "vendor_id"),
-            "product_id": _usb_id(cfg, "product_id"),
+            "vendor_id": _usb_id(settings, "vendor_id"),
+            "product_id": _usb_id(settings, "product_id"),
         }
     if backend == "serial":
         return {
             "backend": "serial",
-            "port": _text(cfg, "port", "un port série comme /dev/ttyUSB0"),
-            "baudrate": _positive_int(cfg, "baudrate", 19200, 921600),
+            "port": settings.text("port", "un port série comme /dev/ttyUSB0"),
+            "baudrate": settings.integer("baudrate", 19200, 1, 921600),
         }
     if backend == "network":
         return {
             "backend": "network",
-            "host": _text(cfg, "host", "une adresse réseau comme 192.168.1.50"),
-            "port": _positive_int(cfg, "port", 9100, 65535),
+            "host": settings.text("host", "une adresse réseau comme 192.168.1.50"),
+            "port": settings.integer("port", 9100, 1, 65535),
         }
     if backend == "file":
-        return {"backend": "file", "path": _text(cfg, "path", "un chemin comme /dev/usb/lp0")}
-    raise _bad("backend", backend, ", ".join(_REAL_BACKENDS))
+        return {"backend": "file", "path": settings.text("path", "un chemin comme /dev/usb/lp0")}
+    raise settings.bad("backend", backend, ", ".join(_REAL_BACKENDS))
 
 
-def _auto_backend(cfg: Mapping[str, Any]) -> str | None:
+def _auto_backend(settings: Settings) -> str | None:
     """The real backend that the keys present describe, or None when no device is configured."""
+    cfg = settings.cfg
     found = []
     if "vendor_id" in cfg or "product_id" in cfg:
         found.append("usb")
@@ -498,7 +452,7 @@ def _auto_backend(cfg: Mapping[str, Any]) -> str | None:
     if "path" in cfg:
         found.append("file")
     if len(found) > 1:
-        raise _bad(
+        raise settings.bad(
             "backend",
             "auto",
             f"un seul appareil, mais la configuration en décrit {len(found)} ({', '.join(found)})",
@@ -699,18 +653,9 @@ def open_printer(cfg: Mapping[str, Any], data_dir: Path) -> Printer:
     `data_dir/printer` when none is configured or it cannot be reached. Raises ValueError naming the
     wrong key.
     """
-    if not isinstance(cfg, Mapping):
-        raise ValueError(f"Configuration de l'imprimante : une table de réglages est attendue, pas {cfg!r}.")
-    unknown = sorted(set(cfg) - _KEYS)
-    if unknown:
-        raise _bad(unknown[0], cfg[unknown[0]], "une clé parmi " + ", ".join(sorted(_KEYS)))
-    backend = cfg.get("backend", "auto")
-    if backend not in _BACKENDS:
-        raise _bad("backend", backend, ", ".join(_BACKENDS))
-    profile_name = cfg.get("profile", DEFAULT_PROFILE.name)
-    if profile_name not in PROFILES:
-        raise _bad("profile", profile_name, ", ".join(PROFILES))
-    profile = PROFILES[profile_name]
+    settings = Settings(_OF, cfg, _KEYS, ValueError)
+    backend = settings.choice("backend", "auto", _BACKENDS)
+    profile = PROFILES[settings.choice("profile", DEFAULT_PROFILE.name, PROFILES)]
     simulated_dir = Path(data_dir) / "printer"
 
     if backend == "simulated":
@@ -718,7 +663,7 @@ def open_printer(cfg: Mapping[str, Any], data_dir: Path) -> Printer:
     if backend != "auto":
         return EscposPrinter(_transport(cfg), profile)
 
-    real = _auto_backend(cfg)
+    real = _auto_backend(settings)
     if real is None:
         return SimulatedPrinter(simulated_dir, profile)
     printer = EscposPrinter(_transport({**cfg, "backend": real}), profile)

@@ -42,10 +42,9 @@ from typing import Any, Literal, Protocol
 
 import serial
 
-try:  # pyserial raises termios.error (not an OSError) when a port refuses its settings
-    from termios import error as _TermiosError
-except ImportError:  # pragma: no cover - not POSIX
-    _TermiosError = OSError  # type: ignore[misc, assignment]
+from drivers.errors import DeviceError
+from drivers.serialport import PORT_ERRORS, PortUser
+from drivers.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -78,20 +77,17 @@ UNREADABLE_MESSAGE = (
 )
 NO_SCALE_MESSAGE = "Aucune balance n'est configurée : saisissez le poids à la main."
 
-# What a failing port raises: SerialException is an OSError; ValueError: a closed file object.
-_PORT_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, _TermiosError)
 _SILENCES = 2  # unanswered commands in a row before the scale is declared unreachable
 _WRITE_TIMEOUT_S = 1
 _MAX_ANSWER = 32
 _WEIGHT_RE = re.compile(rb"^ *(?:(?P<kg>\d{1,3}\.\d{1,4})|(?P<grams>\d{5})) *(?P<net>N)? *(?:KG|kg)? *$")
 
 
-class ScaleError(Exception):
+class ScaleError(DeviceError):
     """A weighing failure, with a message for the cashier saying what to do."""
 
     def __init__(self, message: str = UNREACHABLE_MESSAGE):
         super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -178,7 +174,7 @@ def _check_ms(name: str, value: int, low: int, high: int) -> None:
         raise ValueError(f"{name} must be an integer from {low} to {high} (ms), not {value!r}")
 
 
-class SerialScale:
+class SerialScale(PortUser[SerialLike]):
     """An 8217 scale on a serial port.
 
     `port` is a device path, opened here with pyserial (ScaleError if it cannot be), or an open
@@ -221,19 +217,13 @@ class SerialScale:
         self.interval_ms = interval_ms
         self.peer: SimulatedScale | None = None  # set by simulated_scale(), closed with this scale
         self._lock = threading.Lock()
-        self._path: str | None = port if isinstance(port, str) else None
-        self._port: SerialLike | None = None
         self._last_command_ns: int | None = None
+        super().__init__(port)
         if isinstance(port, str):
             with self._lock:
                 self._open()
         else:
             port.timeout = self._timeout_s()
-            self._port = port
-
-    @property
-    def port_name(self) -> str | None:
-        return self._path
 
     def read_weight(self) -> WeightReading:
         with self._lock:
@@ -274,7 +264,7 @@ class SerialScale:
 
     def close(self) -> None:
         with self._lock:
-            self._drop()
+            self._drop_port()
         if self.peer is not None:
             self.peer.close()
 
@@ -298,7 +288,7 @@ class SerialScale:
                     write_timeout=_WRITE_TIMEOUT_S,
                     exclusive=True,
                 )
-            except _PORT_ERRORS as exc:
+            except PORT_ERRORS as exc:
                 log.warning("scale %s: %s", self._path, exc)
                 raise ScaleError(UNREACHABLE_MESSAGE) from exc
         return self._port
@@ -320,9 +310,9 @@ class SerialScale:
             port.write(command)
             self._last_command_ns = time.monotonic_ns()
             raw = port.read_until(CR, _MAX_ANSWER)
-        except _PORT_ERRORS as exc:
+        except PORT_ERRORS as exc:
             log.warning("scale %s: %s", self._path or "port", exc)
-            self._drop()
+            self._drop_port()
             raise ScaleError(UNREACHABLE_MESSAGE) from exc
         if not raw:
             return None
@@ -331,18 +321,6 @@ class SerialScale:
             log.warning("scale %s: unreadable answer %r", self._path or "port", raw)
             raise ScaleError(UNREADABLE_MESSAGE)
         return frame[frame.rindex(STX) + 1 : -1]
-
-    def _drop(self) -> None:
-        """Forget a broken connection: the next call reopens the path (a caller's port is kept)."""
-        if self._path is None:
-            return
-        port, self._port = self._port, None
-        close = getattr(port, "close", None)
-        if close is not None:
-            try:
-                close()
-            except _PORT_ERRORS as exc:
-                log.debug("closing %s: %s", self._path, exc)
 
 
 class NoScale:
@@ -532,37 +510,20 @@ _KEYS = {
     "simulated_kg",
 }
 _BAUDRATES = (1200, 2400, 4800, 9600, 19200)
+_PORT_EXPECTED = "un port série comme /dev/ttyUSB0"
 
 
-def _bad(key: str, value: Any, expected: str) -> ScaleError:
-    return ScaleError(f"Configuration de la balance : « {key} » vaut {value!r} ; attendu : {expected}.")
-
-
-def _int(cfg: Mapping[str, Any], key: str, default: int, low: int, high: int, expected: str) -> int:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _bad(key, value, expected)
-    return value
-
-
-def _choice(cfg: Mapping[str, Any], key: str, default: Any, choices: tuple[Any, ...]) -> Any:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or value not in choices:
-        raise _bad(key, value, ", ".join(map(str, choices)))
-    return value
-
-
-def _simulated_kg(cfg: Mapping[str, Any]) -> Decimal:
-    value = cfg.get("simulated_kg", "0.350")
+def _simulated_kg(settings: Settings) -> Decimal:
+    value = settings.cfg.get("simulated_kg", "0.350")
     expected = 'un poids en kg entre guillemets, de "0.000" à "99.999"'
     if not isinstance(value, str):
-        raise _bad("simulated_kg", value, expected)
+        raise settings.bad("simulated_kg", value, expected)
     try:
         kg = Decimal(value.strip())
     except InvalidOperation:
-        raise _bad("simulated_kg", value, expected) from None
+        raise settings.bad("simulated_kg", value, expected) from None
     if not kg.is_finite() or not 0 <= kg <= MAX_KG or kg != kg.quantize(GRAM):
-        raise _bad("simulated_kg", value, expected)
+        raise settings.bad("simulated_kg", value, expected)
     return kg.quantize(GRAM)
 
 
@@ -574,24 +535,18 @@ def open_scale(cfg: Mapping[str, Any]) -> Scale:
     "simulated" is a SimulatedScale showing `simulated_kg` behind a real SerialScale; "none" asks the
     cashier to type weights. Raises ScaleError naming the wrong key.
     """
-    if not isinstance(cfg, Mapping):
-        raise ScaleError(f"Configuration de la balance : une table de réglages est attendue, pas {cfg!r}.")
-    unknown = sorted(set(cfg) - _KEYS)
-    if unknown:
-        raise _bad(unknown[0], cfg[unknown[0]], "une clé parmi " + ", ".join(sorted(_KEYS)))
-    backend = _choice(cfg, "backend", "auto", _BACKENDS)
-    port = cfg.get("port")
-    if port is not None and (not isinstance(port, str) or not port.strip()):
-        raise _bad("port", port, "un port série comme /dev/ttyUSB0")
-    baudrate = _choice(cfg, "baudrate", 9600, _BAUDRATES)
-    bytesize = _choice(cfg, "bytesize", 7, (7, 8))
-    parity = _choice(cfg, "parity", "E", ("E", "O", "N"))
-    stopbits = _choice(cfg, "stopbits", 1, (1, 2))
-    answer_timeout_ms = _int(cfg, "answer_timeout_ms", 500, 50, 5000, "une durée en ms de 50 à 5000")
-    tries = _int(cfg, "tries", 10, 1, 50, "un nombre d'essais de 1 à 50")
-    motion_timeout_ms = _int(cfg, "motion_timeout_ms", 3000, 0, 30000, "une durée en ms de 0 à 30000")
-    interval_ms = _int(cfg, "interval_ms", 200, 0, 2000, "une durée en ms de 0 à 2000")
-    simulated_kg = _simulated_kg(cfg)
+    settings = Settings("de la balance", cfg, _KEYS, ScaleError)
+    backend = settings.choice("backend", "auto", _BACKENDS)
+    port = settings.optional_text("port", _PORT_EXPECTED)
+    baudrate = settings.choice("baudrate", 9600, _BAUDRATES)
+    bytesize = settings.choice("bytesize", 7, (7, 8))
+    parity = settings.choice("parity", "E", ("E", "O", "N"))
+    stopbits = settings.choice("stopbits", 1, (1, 2))
+    answer_timeout_ms = settings.integer("answer_timeout_ms", 500, 50, 5000, "une durée en ms de 50 à 5000")
+    tries = settings.integer("tries", 10, 1, 50, "un nombre d'essais de 1 à 50")
+    motion_timeout_ms = settings.integer("motion_timeout_ms", 3000, 0, 30000, "une durée en ms de 0 à 30000")
+    interval_ms = settings.integer("interval_ms", 200, 0, 2000, "une durée en ms de 0 à 2000")
+    simulated_kg = _simulated_kg(settings)
 
     if backend == "none" or (backend == "auto" and port is None):
         return NoScale()
@@ -604,7 +559,7 @@ def open_scale(cfg: Mapping[str, Any]) -> Scale:
             interval_ms=interval_ms,
         )
     if port is None:
-        raise _bad("port", port, "un port série comme /dev/ttyUSB0")
+        raise settings.bad("port", port, _PORT_EXPECTED)
     return SerialScale(
         port,
         baudrate,

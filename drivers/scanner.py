@@ -28,7 +28,9 @@ from typing import Any, Protocol
 from evdev import InputDevice, InputEvent
 from evdev import ecodes as e
 
+from drivers.errors import DeviceError
 from drivers.keymaps import DIGIT_ROW, KEYMAPS, SPACING_ACCENTS, Keymap, Stroke, compose, get_keymap
+from drivers.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +44,8 @@ _CTRLS = frozenset({e.KEY_LEFTCTRL, e.KEY_RIGHTCTRL})
 _MODIFIERS = _SHIFTS | _CTRLS | {e.KEY_LEFTALT, e.KEY_RIGHTALT, e.KEY_LEFTMETA, e.KEY_RIGHTMETA}
 
 
-class ScanError(Exception):
+class ScanError(DeviceError):
     """A scan that gave no code, with a message for the cashier saying what to do (French)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class WrongLayout(ScanError):
@@ -673,49 +671,28 @@ _TERMINATOR_CHOICES: Mapping[str, frozenset[str]] = {
 }
 
 
-def _bad(key: str, value: Any, expected: str) -> ValueError:
-    return ValueError(
-        f"Configuration du lecteur de codes-barres : « devices.scanner.{key} » vaut {value!r} ; "
-        f"attendu : {expected}."
-    )
-
-
 def open_scanners(cfg: Mapping[str, Any], on_scan: OnScan) -> Scanner:
     """Start the scanners described by `cfg` (the devices.scanner section), already reading.
 
     "auto" reads the configured devices (or, with none listed, the devices that look like scanners) when
     one is plugged in now, else falls back to a simulated scanner; "evdev" waits for them to appear.
     """
-    if not isinstance(cfg, Mapping):
-        raise ValueError(
-            f"Configuration du lecteur de codes-barres : une table de réglages est attendue, pas {cfg!r}."
-        )
-    unknown = sorted(set(cfg) - set(_KEYS))
-    if unknown:
-        raise _bad(unknown[0], cfg[unknown[0]], "une clé parmi " + ", ".join(_KEYS))
-    backend = cfg.get("backend", "auto")
-    if backend not in _BACKENDS:
-        raise _bad("backend", backend, ", ".join(_BACKENDS))
-    devices = cfg.get("devices", [])
+    settings = Settings("du lecteur de codes-barres", cfg, _KEYS, ValueError, key_prefix="devices.scanner.")
+    backend = settings.choice("backend", "auto", _BACKENDS)
+    devices = settings.cfg.get("devices", [])
     if not isinstance(devices, list) or not all(isinstance(d, str) and d.strip() for d in devices):
-        raise _bad(
+        raise settings.bad(
             "devices",
             devices,
             'une liste de noms (ou parties de nom), d\'identifiants USB "0c2e:0b61" ou de chemins /dev/input/…',
         )
-    layout = cfg.get("layout", "fr")
-    if layout not in KEYMAPS:
-        raise _bad("layout", layout, ", ".join(KEYMAPS))
-    timeout_ms = cfg.get("timeout_ms")
-    if timeout_ms is not None and (
-        isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or not 10 <= timeout_ms <= 2000
-    ):
-        raise _bad("timeout_ms", timeout_ms, "une durée en millisecondes de 10 à 2000, ou rien")
-    terminator = cfg.get("terminator", "enter")
-    if terminator not in _TERMINATOR_CHOICES:
-        raise _bad("terminator", terminator, ", ".join(_TERMINATOR_CHOICES))
+    layout = settings.choice("layout", "fr", KEYMAPS)
+    timeout_ms = settings.optional_integer(
+        "timeout_ms", 10, 2000, "une durée en millisecondes de 10 à 2000, ou rien"
+    )
+    terminator = settings.choice("terminator", "enter", _TERMINATOR_CHOICES)
     if terminator == "none" and timeout_ms is None:
-        raise _bad("terminator", terminator, "enter ou tab, ou bien « none » avec un timeout_ms")
+        raise settings.bad("terminator", terminator, "enter ou tab, ou bien « none » avec un timeout_ms")
     terminators = _TERMINATOR_CHOICES[terminator]
     specs = [d.strip() for d in devices]
 

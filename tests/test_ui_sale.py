@@ -195,3 +195,19 @@ async def test_scanner_adds_articles_and_a_wrong_layout_is_reported(till: Till) 
         messages = [n.message for n in app._notifications]
         assert any("devices.scanner.layout" in m for m in messages)
         assert basket_rows(app)[0][1] == "1"  # nothing added by the garbled scan
+
+
+async def test_article_names_are_text_not_markup(till: Till) -> None:
+    """« Pack [x6] » is a name, not Textual markup: shown as typed in the basket, message and receipt."""
+    from kiosk.store import Article
+
+    article = Article.select().where(Article.reference == "BOUL-001").get()
+    Article.update(name="Pack [x6] [b]Évian[/b]").where(Article.id == article.id).execute()
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press(*"BOUL-001", "enter")
+        assert basket_rows(app)[0][0] == "Pack [x6] [b]Évian[/b]"
+        assert "Pack [x6] [b]Évian[/b]" in str(app.screen.query_one("#message", Static).render())
+        await pilot.press("f12", "enter", "f9")
+        assert "Pack [x6] [b]Évian[/b]" in str(app.screen.query_one("#receipt-text", Static).render())

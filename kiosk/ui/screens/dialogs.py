@@ -7,6 +7,7 @@ from decimal import Decimal
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -26,7 +27,7 @@ class QuantityDialog(ModalScreen[Decimal | None]):
     def compose(self) -> ComposeResult:
         unit = "Poids (kg)" if self.by_weight else "Quantité"
         with Vertical(classes="dialog"):
-            yield Label(f"{unit} : {self.label}", classes="section-title")
+            yield Label(Content(f"{unit} : {self.label}"), classes="section-title")
             yield Input(str(self.current).replace(".", ","), id="qty-input", restrict=r"[0-9.,]*")
             yield Static("", id="qty-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
@@ -157,7 +158,7 @@ class PrintJobsDialog(ModalScreen[None]):
             yield Static("Regardez l'imprimante : réimprimez seulement ce qui n'est pas sorti.")
             for job_id, label in self.jobs:
                 with Horizontal(classes="dialog-buttons", id=f"job-{job_id}"):
-                    yield Label(label, classes="amount-label")
+                    yield Label(Content(label), classes="amount-label")
                     yield Button("Réimprimer", id=f"job-retry-{job_id}", variant="primary")
                     yield Button("Abandonner", id=f"job-cancel-{job_id}")
             yield Button("Fermer", id="jobs-close")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
@@ -37,7 +38,9 @@ class LoginScreen(Screen[None]):
                 yield Label("Qui êtes-vous ?", classes="section-title")
                 for member in self.kiosk.till.staff.members():
                     yield Button(
-                        f"{member.name}\n{member.role_label}", id=f"user-{member.id}", classes="user-button"
+                        Content(f"{member.name}\n{member.role_label}"),
+                        id=f"user-{member.id}",
+                        classes="user-button",
                     )
             with Vertical(id="login-pin"):
                 yield Label("Code PIN (6 chiffres)", classes="section-title")

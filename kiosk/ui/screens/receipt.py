@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
@@ -24,7 +25,7 @@ class ReceiptScreen(ModalScreen[bool]):
         with Vertical(classes="dialog", id="receipt"):
             yield Label(f"Ticket {self.number} envoyé à l'imprimante", classes="section-title")
             with VerticalScroll(id="receipt-scroll"):
-                yield Static(self.text, id="receipt-text")
+                yield Static(Content(self.text), id="receipt-text")
             yield Button("Vente suivante", id="receipt-done", variant="success")
 
     def on_mount(self) -> None:

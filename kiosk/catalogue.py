@@ -9,7 +9,7 @@ from peewee import SqliteDatabase
 
 from drivers.barcode import parse_barcode
 
-from .store import Article, Barcode, Category
+from .store import Article, Category
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ def article_view(article: Article, barcode: str | None = None) -> ArticleView:
     )
 
 
+_VIEW_COLUMNS = "a.id, a.reference, a.name, a.price_cents, a.vat_bp, a.sold_by_weight, c.key"
 _TOKEN = re.compile(r"[\w-]+", re.UNICODE)
 
 
@@ -59,21 +60,22 @@ class Catalogue:
         parsed = parse_barcode(code)
         code = parsed.code
         candidates = [code] + ([parsed.gtin13] if parsed.gtin13 and parsed.gtin13 != code else [])
-        query = (
-            Barcode.select(Barcode, Article, Category)
-            .join(Article)
-            .join(Category)
-            .where(Barcode.code.in_(candidates), Article.archived == False)  # noqa: E712
-        )
-        for row in query:
-            return article_view(row.article, row.code)
-        article = (
-            Article.select(Article, Category)
-            .join(Category)
-            .where(Article.reference == code, Article.archived == False)  # noqa: E712
-            .first()
-        )
-        return article_view(article) if article else None
+        # Plain SQL on the scan path: building this query with peewee cost more than running it.
+        row = self.db.execute_sql(
+            f"SELECT {_VIEW_COLUMNS}, b.code FROM barcode b JOIN article a ON a.id = b.article_id "
+            "JOIN category c ON c.id = a.category_id WHERE b.code IN (?, ?) AND a.archived = 0 LIMIT 1",
+            (candidates[0], candidates[-1]),
+        ).fetchone()
+        if row is None:
+            row = self.db.execute_sql(
+                f"SELECT {_VIEW_COLUMNS}, NULL FROM article a JOIN category c ON c.id = a.category_id "
+                "WHERE a.reference = ? AND a.archived = 0",
+                (code,),
+            ).fetchone()
+        if row is None:
+            return None
+        article_id, reference, name, price, vat, by_weight, category, barcode = row
+        return ArticleView(article_id, reference, name, price, vat, bool(by_weight), category, barcode)
 
     def get(self, article_id: int) -> ArticleView | None:
         article = Article.select(Article, Category).join(Category).where(Article.id == article_id).first()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
 from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import (
@@ -85,7 +87,7 @@ class SaleScreen(Screen[None]):
                             with Grid(classes="fav-grid"):
                                 for article in articles:
                                     yield TouchKey(
-                                        f"{article.name}\n{format_eur(article.price_cents)}",
+                                        Content(f"{article.name}\n{format_eur(article.price_cents)}"),
                                         id=f"fav-{article.id}",
                                         classes="fav",
                                         compact=True,
@@ -119,7 +121,7 @@ class SaleScreen(Screen[None]):
     # -- feedback --------------------------------------------------------------------------------
     def say(self, text: str, error: bool = False) -> None:
         message = self.query_one("#message", Static)
-        message.update(text)
+        message.update(Content(text))  # article names are text, never markup
         message.set_class(error, "error")
         if error:
             self.app.bell()
@@ -184,7 +186,10 @@ class SaleScreen(Screen[None]):
         found = self.kiosk.till.catalogue.search(text, limit=20)
         results.clear_options()
         results.add_options(
-            Option(f"{a.name}  {format_eur(a.price_cents)}{'/kg' if a.sold_by_weight else ''}", id=str(a.id))
+            Option(
+                Text(f"{a.name}  {format_eur(a.price_cents)}{'/kg' if a.sold_by_weight else ''}"),
+                id=str(a.id),
+            )
             for a in found
         )
         results.display = bool(found)
@@ -226,9 +231,11 @@ class SaleScreen(Screen[None]):
             event.stop()
 
     # -- basket ----------------------------------------------------------------------------------
-    def _cells(self, line: BasketLine) -> tuple[str, str, str, str, str]:
+    def _cells(self, line: BasketLine) -> tuple[Text, ...]:
+        """Plain Text cells: an article named « Pack [x6] » is not markup, and the table skips parsing."""
         qty = f"{format_qty(line.qty)} kg" if line.sold_by_weight else format_qty(line.qty)
-        return line.label, qty, format_eur(line.unit_cents), format_eur(line.amount), vat_code(line.vat_bp)
+        cells = (line.label, qty, format_eur(line.unit_cents), format_eur(line.amount), vat_code(line.vat_bp))
+        return tuple(Text(cell) for cell in cells)
 
     def refresh_basket(self, changed: int | None = None) -> None:
         """Redraw the basket; with `changed`, only that line (a scan must not redraw every row)."""

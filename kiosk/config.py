@@ -109,6 +109,28 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "devices.scanner.layout": (_choice("fr", "us"), "fr ou us (disposition clavier du lecteur)"),
     "devices.scanner.terminator": (_choice("enter", "tab", "none"), "enter, tab ou none"),
     "devices.scanner.timeout_ms": (_int_range(10, 2000), "une durée en millisecondes de 10 à 2000"),
+    "devices.display.backend": (
+        _choice("auto", "serial", "simulated", "none"),
+        "auto, serial, simulated ou none",
+    ),
+    "devices.display.port": (_text, "un port série comme /dev/ttyUSB1"),
+    "devices.display.baudrate": (_int_range(1200, 115200), "une vitesse série comme 9600"),
+    "devices.display.profile": (_choice("generic", "epson-pc858"), "generic ou epson-pc858"),
+    "devices.scale.backend": (
+        _choice("auto", "serial", "simulated", "none"),
+        "auto, serial, simulated ou none",
+    ),
+    "devices.scale.port": (_text, "un port série comme /dev/ttyUSB0"),
+    "devices.scale.baudrate": (_int_range(1200, 19200), "une vitesse série comme 9600"),
+    "devices.scale.simulated_kg": (_text, 'un poids en kg entre guillemets, comme "0.350"'),
+    "devices.payment.backend": (_choice("simulated", "concert", "none"), "simulated, concert ou none"),
+    "devices.payment.port": (_text, "un port série comme /dev/ttyACM0"),
+    "devices.payment.baudrate": (_int_range(1200, 115200), "une vitesse série comme 9600"),
+    "devices.payment.mode": (
+        _choice("ok", "refused", "silent", "fragmented", "bad_lrc_once"),
+        "ok, refused, silent, fragmented ou bad_lrc_once (terminal simulé)",
+    ),
+    "devices.payment.answer_timeout": (_int_range(10, 600), "une durée en secondes de 10 à 600"),
     "devices.drawer.backend": (
         _choice("auto", "simulated", "gpio", "printer", "none"),
         "auto, simulated, gpio, printer ou none",

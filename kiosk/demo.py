@@ -25,6 +25,20 @@ backend = "simulated"
 backend = "simulated"
 [devices.scanner]
 backend = "simulated"
+[devices.display]
+backend = "simulated"
+[devices.scale]
+backend = "simulated"
+[devices.payment]
+backend = "simulated"
+"""
+
+
+DEMO_DEVICES = """# Written by `kiosk demo init`: a card terminal and a scale for the demo, simulated.
+[devices.payment]
+backend = "simulated"
+[devices.scale]
+backend = "simulated"
 """
 
 
@@ -41,6 +55,9 @@ def init_demo(till: Till) -> bool:
             f"{till.data_dir} contient déjà des données qui ne sont pas celles de la démonstration : "
             "choisissez un répertoire vide (--data-dir)."
         )
+    settings = till.data_dir / "kiosk.toml"
+    if not settings.exists():  # the demo shop has every device, simulated where none is plugged in
+        settings.write_text(DEMO_DEVICES, "utf-8")
     with till.db.atomic():
         Meta.create(key="demo", value="1")
         categories = {}

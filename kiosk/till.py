@@ -14,8 +14,11 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockPin
 
+from drivers.display import CustomerDisplay, open_display
 from drivers.drawer import Drawer, GpioDrawer, open_drawer
+from drivers.payment import PaymentTerminal, open_terminal
 from drivers.printer import Document, Printer, SimulatedPrinter, open_printer, preview, render
+from drivers.scale import Scale, open_scale
 from drivers.scanner import Scanner, ScanResult, open_scanners
 from fiscal.anchor import Anchor
 from fiscal.journal import FiscalLedger, heads
@@ -138,6 +141,18 @@ class Till:
     @cached_property
     def drawer(self) -> Drawer:
         return open_drawer(self.config.section("devices.drawer"), self.printer)
+
+    @cached_property
+    def display(self) -> CustomerDisplay:
+        return open_display(self.config.section("devices.display"))
+
+    @cached_property
+    def scale(self) -> Scale:
+        return open_scale(self.config.section("devices.scale"))
+
+    @cached_property
+    def terminal(self) -> PaymentTerminal:
+        return open_terminal(self.config.section("devices.payment"))
 
     def open_scanners(self, on_scan: Callable[[ScanResult], None]) -> Scanner:
         """Start reading the barcode scanners; `on_scan` is called from the reader thread."""

@@ -18,7 +18,7 @@ from ..money import format_eur
 from ..staff import StaffMember
 from .basket import Basket
 
-TENDER_LABELS = {"cash": "Espèces"}
+TENDER_LABELS = {"cash": "Espèces", "card": "Carte bancaire"}
 
 
 class PaymentError(ValueError):

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import gc
+import threading
 from pathlib import Path
+from typing import cast
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import Static
 
 from drivers.drawer import DrawerError
+from drivers.errors import DeviceError
 from drivers.printer import PrinterError
 from drivers.scanner import ScanResult
 
@@ -30,6 +35,9 @@ class KioskApp(App[None]):
         super().__init__()
         self.till = till
         self.member: StaffMember | None = None
+        self._display_wanted: tuple[str, str] | None = None
+        self._display_shown: tuple[str, str] | None = ("", "")
+        self._display_lock = threading.Lock()
         self.title = till.config.get("shop.name")
         self.sub_title = f"Caisse {till.config.till_id}"
 
@@ -93,6 +101,34 @@ class KioskApp(App[None]):
             self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
         self.call_from_thread(self.notify, "Tiroir-caisse ouvert", timeout=3)
+
+    def show_on_display(self, line1: str, line2: str) -> None:
+        """What the customer sees, written by a worker: the UI never waits on the serial line."""
+        self._display_wanted = (line1, line2)
+        self._write_display()
+
+    @work(thread=True, group="display")
+    def _write_display(self) -> None:
+        # Workers may overlap: under the lock each writes the newest lines, so the last request wins.
+        with self._display_lock:
+            lines = self._display_wanted
+            if lines is None or lines == self._display_shown:
+                return
+            try:
+                self.till.display.show(*lines)
+            except DeviceError as exc:
+                if self._display_shown is not None:  # said once, until the display works again
+                    self.call_from_thread(self.notify, exc.message, severity="warning", timeout=10)
+                self._display_shown = None
+                return
+            self._display_shown = lines
+        self.call_from_thread(self._mirror_display, *lines)
+
+    def _mirror_display(self, line1: str, line2: str) -> None:
+        """The cashier sees what the customer sees (for a simulated display: the only place it shows)."""
+        for screen in self.screen_stack:
+            for panel in screen.query("#customer-display"):
+                cast(Static, panel).update(Content(f"{line1}\n{line2}"))
 
     def print_receipt(self, label: str, data: bytes) -> None:
         """Queue the receipt (it survives a restart) and let the printer worker take it."""

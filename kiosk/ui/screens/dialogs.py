@@ -11,7 +11,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...money import AmountError, format_rate, parse_amount, parse_quantity
+from drivers.payment import PaymentResult
+
+from ...money import AmountError, format_eur, format_rate, parse_amount, parse_quantity
 from ...sale.basket import VAT_RATES_BP
 
 
@@ -177,3 +179,32 @@ class PrintJobsDialog(ModalScreen[None]):
             self.query_one(f"#job-{job_id}").remove()
         else:
             self.dismiss(None)
+
+
+class CardOutcomeDialog(ModalScreen[bool]):
+    """The link to the terminal was lost after the request: only the terminal knows if the card paid.
+
+    The cashier reads its screen or ticket and says; nothing is assumed either way.
+    """
+
+    BINDINGS = [Binding("escape", "noop", show=False)]  # a decision is required
+
+    def __init__(self, result: PaymentResult):
+        super().__init__()
+        self.result = result
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Paiement carte : résultat inconnu", classes="section-title error")
+            yield Static(Content(self.result.reason_fr), id="card-unknown-reason")
+            yield Static(Content(f"Montant : {format_eur(self.result.amount_cents)}"))
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Le terminal indique ACCEPTÉ", id="card-paid", variant="success")
+                yield Button("REFUSÉ ou rien", id="card-not-paid", variant="error")
+
+    def action_noop(self) -> None:
+        """Escape does not decide for the cashier."""
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "card-paid")

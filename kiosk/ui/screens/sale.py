@@ -27,6 +27,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from drivers.barcode import BarcodeError
+from drivers.display import item_lines, thanks_lines, total_lines
 
 from ...catalogue import ArticleView
 from ...money import AmountError, format_eur, format_qty, format_rate
@@ -105,6 +106,7 @@ class SaleScreen(Screen[None]):
                     yield Static("TOTAL 0,00 €", id="total")
                     yield Button("Encaisser", id="pay", variant="success")
                 yield Static("", id="message")
+                yield Static("", id="customer-display")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -137,6 +139,7 @@ class SaleScreen(Screen[None]):
         self.refresh_basket(changed=index)
         line = self.basket.lines[index]
         self.say(f"{line.label} : {format_qty(line.qty)} × {format_eur(line.unit_cents)}")
+        self.kiosk.show_on_display(*item_lines(line.label, format_eur(line.amount)))
 
     @on(Input.Submitted, "#code")
     def code_submitted(self, event: Input.Submitted) -> None:
@@ -181,7 +184,8 @@ class SaleScreen(Screen[None]):
         text = event.value.strip()
         results = self.query_one("#results", OptionList)
         if len(text) < 2 or text.isdigit():
-            results.display = False
+            if results.display:  # typing a barcode must not relayout the screen at each digit
+                results.display = False
             return
         found = self.kiosk.till.catalogue.search(text, limit=20)
         results.clear_options()
@@ -329,6 +333,7 @@ class SaleScreen(Screen[None]):
         self.selected_line = min(index, len(self.basket.lines) - 1) if self.basket.lines else None
         self.refresh_basket()
         self.say(f"Ligne supprimée : {removed.label}")
+        self.kiosk.show_on_display(*total_lines(format_eur(self.basket.total)))
 
     def action_free_amount(self) -> None:
         def chosen(result: tuple[str, int, int] | None) -> None:
@@ -382,10 +387,13 @@ class SaleScreen(Screen[None]):
                 self.refresh_basket()
                 sale = outcome.sale
                 self.say(f"Ticket {sale.number} enregistré : {format_eur(sale.total)}. Client suivant.")
+                self.kiosk.show_on_display(*thanks_lines(self.kiosk.till.config.get("shop.name")))
+                self.kiosk.collect_garbage()  # a quiet moment: the customer is leaving
                 if outcome.receipt_text is not None:
                     self.app.push_screen(ReceiptScreen(outcome.receipt_text, sale.number))
             self.action_focus_code()
 
+        self.kiosk.show_on_display(*total_lines(format_eur(self.basket.total)))
         self.app.push_screen(PaymentScreen(self.basket, self.member), done)
 
     def action_printing(self) -> None:

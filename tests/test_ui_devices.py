@@ -1,0 +1,133 @@
+"""Sales with devices answering, refusing, going silent or running out of paper: the sale is always safe."""
+
+from __future__ import annotations
+
+import json
+
+from textual.widgets import Static
+
+from drivers.concert import Timeouts
+from drivers.payment import SimulatedTerminal
+from kiosk.till import Till
+from kiosk.ui.app import KioskApp
+from kiosk.ui.screens.dialogs import CardOutcomeDialog
+from kiosk.ui.screens.payment import PaymentScreen
+from kiosk.ui.screens.receipt import ReceiptScreen
+from kiosk.ui.screens.sale import SaleScreen
+from tests.test_ui_sale import basket_rows, drawer_pulses, scannable, tickets
+
+FAST = Timeouts(ack=0.5, byte=0.5, answer=1.0, retry_pause=0.1)
+
+
+def jet(till: Till, code: str) -> list[dict]:
+    rows = till.db.execute_sql("SELECT body FROM fiscal_record WHERE journal = 'JET' AND rtype = ?", (code,))
+    return [json.loads(body) for (body,) in rows]
+
+
+async def _to_payment(app: KioskApp, pilot, till: Till) -> int:  # type: ignore[no-untyped-def]
+    article = scannable(till, 550)
+    await pilot.press("tab", "tab", "enter", *"333333", "enter")
+    await pilot.press(*str(article.barcode), "enter")
+    await pilot.press("f12")
+    assert isinstance(app.screen, PaymentScreen)
+    return article.price_cents
+
+
+async def _settle(app: KioskApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+        if not (isinstance(app.screen, PaymentScreen) and app.screen.card_busy):
+            return
+
+
+async def test_card_approved_sells_without_opening_the_drawer(till: Till) -> None:
+    till.terminal = SimulatedTerminal("ok", timeouts=FAST, think_time=0.05)  # type: ignore[misc]
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        price = await _to_payment(app, pilot, till)
+        await pilot.press("f3")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, PaymentScreen) and app.screen.sale is not None
+        await pilot.press("f10")
+        assert isinstance(app.screen, SaleScreen) and basket_rows(app) == []
+        await app.workers.wait_for_complete()
+    [ticket] = tickets(till)
+    assert ticket["tenders"] == [{"type": "card", "amount": price}] and ticket["change"] == 0
+    assert drawer_pulses(till) == 0
+    assert "Merci" in till.display.lines[0], till.display.history  # type: ignore[attr-defined]
+
+
+async def test_card_refused_keeps_the_basket_and_cash_still_works(till: Till) -> None:
+    till.terminal = SimulatedTerminal("refused", timeouts=FAST, think_time=0.05)  # type: ignore[misc]
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        price = await _to_payment(app, pilot, till)
+        await pilot.press("f3")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, PaymentScreen) and app.screen.sale is None
+        error = str(app.screen.query_one("#pay-error", Static).render())
+        assert "refus" in error.lower()
+        assert tickets(till) == []
+        await pilot.press(*"20", "enter")
+        assert app.screen.sale is not None
+    [ticket] = tickets(till)
+    assert ticket["tenders"] == [{"type": "cash", "amount": 2000}] and ticket["change"] == 2000 - price
+
+
+async def test_silent_terminal_is_never_assumed_paid_the_cashier_decides(till: Till) -> None:
+    till.terminal = SimulatedTerminal("silent", timeouts=FAST, think_time=0.05)  # type: ignore[misc]
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _to_payment(app, pilot, till)
+        await pilot.press("f3")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, CardOutcomeDialog)
+        assert "regardez" in str(app.screen.query_one("#card-unknown-reason", Static).render()).lower()
+        await pilot.press("escape")  # no default decision
+        assert isinstance(app.screen, CardOutcomeDialog) and tickets(till) == []
+        await pilot.click("#card-not-paid")
+        assert isinstance(app.screen, PaymentScreen) and app.screen.sale is None
+        await pilot.press("f3")
+        await _settle(app, pilot)
+        await pilot.click("#card-paid")
+        assert isinstance(app.screen, PaymentScreen) and app.screen.sale is not None
+    [ticket] = tickets(till)
+    assert ticket["tenders"][0]["type"] == "card"
+    assert [e["details"]["paid"] for e in jet(till, "CARD_OUTCOME_RESOLVED")] == [False, True]
+
+
+async def test_paper_out_keeps_the_sale_and_prints_after_the_roll_is_changed(till: Till) -> None:
+    till.printer.paper = "out"  # type: ignore[attr-defined]
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _to_payment(app, pilot, till)
+        await pilot.press("enter", "f9")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ReceiptScreen)
+        assert any("Plus de papier" in n.message for n in app._notifications)
+        assert len(tickets(till)) == 1 and till.printer.jobs == 0  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        till.printer.paper = "ok"  # type: ignore[attr-defined]
+        await pilot.press("f7")
+        await app.workers.wait_for_complete()
+        assert till.printer.jobs == 1  # type: ignore[attr-defined]
+        assert b"TOTAL TTC" in till.printer.last_bytes  # type: ignore[attr-defined]
+
+
+async def test_customer_display_follows_the_sale(till: Till) -> None:
+    article = scannable(till, 2000)
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press(*str(article.barcode), "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = till.display.lines  # type: ignore[attr-defined]
+        assert "EUR" in shown[1] and len(shown[0]) == 20
+        mirror = str(app.screen.query_one("#customer-display", Static).render())
+        assert shown[0].strip() in mirror
+        await pilot.press("f12")
+        await app.workers.wait_for_complete()
+        assert till.display.lines[0].startswith("Total")  # type: ignore[attr-defined]

@@ -132,5 +132,18 @@ class StaffService:
         left = self.max_failed - failed
         raise LoginError(f"Code PIN incorrect. Encore {left} essai(s) avant blocage.")
 
+    def authorize(self, user_id: int, pin: str, action: str) -> StaffMember:
+        """A manager's or admin's PIN for an act a cashier may not do alone (opening the drawer outside a
+        sale...): checked like a login (counted, locked out), then the role."""
+        member = self.authenticate(user_id, pin)
+        if member.role not in ("admin", "manager"):
+            raise LoginError(
+                f"{member.name} n'est pas responsable : {action} demande le code d'un responsable."
+            )
+        return member
+
+    def managers(self) -> list[StaffMember]:
+        return [m for m in self.members() if m.role in ("admin", "manager")]
+
     def logout(self, member: StaffMember) -> None:
         self.ledger.record_event(self.db.connection(), "LOGOUT", {"user": member.name})

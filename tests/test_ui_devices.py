@@ -131,3 +131,30 @@ async def test_customer_display_follows_the_sale(till: Till) -> None:
         await pilot.press("f12")
         await app.workers.wait_for_complete()
         assert till.display.lines[0].startswith("Total")  # type: ignore[attr-defined]
+
+
+async def test_drawer_outside_a_sale_needs_a_manager_and_is_journaled(till: Till) -> None:
+    marc = next(m for m in till.staff.members() if m.name == "Marc")
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press("f11")
+        assert [b.id for b in app.screen.query(".manager")] == ["manager-1", f"manager-{marc.id}"]
+        await pilot.click(f"#manager-{marc.id}")
+        await pilot.press(*"111111", "enter")
+        assert "Code PIN incorrect" in str(app.screen.query_one("#manager-error", Static).render())
+        await pilot.press(*"222222", "enter")
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, SaleScreen)
+    assert drawer_pulses(till) == 1
+    assert jet(till, "DRAWER_NO_SALE")[0]["details"] == {"user": "Camille", "authorised_by": "Marc"}
+
+
+def test_a_cashier_cannot_authorise(till: Till) -> None:
+    import pytest
+
+    from kiosk.staff import LoginError
+
+    camille = next(m for m in till.staff.members() if m.name == "Camille")
+    with pytest.raises(LoginError, match="n'est pas responsable"):
+        till.staff.authorize(camille.id, "333333", "Ouvrir le tiroir")

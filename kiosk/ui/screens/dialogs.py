@@ -15,6 +15,7 @@ from drivers.payment import PaymentResult
 
 from ...money import AmountError, format_eur, format_rate, parse_amount, parse_quantity
 from ...sale.basket import VAT_RATES_BP
+from ...staff import LoginError, StaffMember, StaffService
 
 
 class QuantityDialog(ModalScreen[Decimal | None]):
@@ -208,3 +209,61 @@ class CardOutcomeDialog(ModalScreen[bool]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(event.button.id == "card-paid")
+
+
+class ManagerPinDialog(ModalScreen[StaffMember | None]):
+    """A manager or admin authorises an act with their PIN (« {action} »); dismisses with them, or None."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="manager.cancel", tooltip="Renoncer")]
+
+    def __init__(self, staff: StaffService, action: str):
+        super().__init__()
+        self.staff = staff
+        self.action = action
+        self.selected: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Content(f"{self.action} : code d'un responsable"), classes="section-title")
+            with Horizontal(classes="dialog-buttons"):
+                for member in self.staff.managers():
+                    yield Button(Content(member.name), id=f"manager-{member.id}", classes="manager")
+            yield Input(password=True, max_length=6, restrict=r"\d*", id="manager-pin", placeholder="PIN")
+            yield Static("", id="manager-error", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Valider", id="manager-ok", variant="success")
+                yield Button("Annuler", id="manager-cancel")
+
+    def on_mount(self) -> None:
+        first = self.query(".manager").first(Button)
+        first.focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        button_id = event.button.id or ""
+        if button_id.startswith("manager-") and button_id[8:].isdigit():
+            self.selected = int(button_id[8:])
+            for button in self.query(".manager"):
+                button.set_class(button is event.button, "-selected")
+            self.query_one("#manager-pin", Input).focus()
+        elif button_id == "manager-ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self) -> None:
+        self._submit()
+
+    def _submit(self) -> None:
+        error = self.query_one("#manager-error", Static)
+        if self.selected is None:
+            error.update("Choisissez d'abord le responsable.")
+            return
+        pin = self.query_one("#manager-pin", Input)
+        try:
+            member = self.staff.authorize(self.selected, pin.value, self.action)
+        except LoginError as exc:
+            error.update(Content(str(exc)))
+            pin.value = ""
+            return
+        self.dismiss(member)

@@ -35,7 +35,7 @@ from ...receipt import vat_code
 from ...sale.basket import Basket, BasketError, BasketLine
 from ...staff import StaffMember
 from ..widgets import TouchKey
-from .dialogs import FreeAmountDialog, PrintJobsDialog, QuantityDialog, UnknownCodeDialog
+from .dialogs import FreeAmountDialog, ManagerPinDialog, PrintJobsDialog, QuantityDialog, UnknownCodeDialog
 from .payment import PaymentOutcome, PaymentScreen
 from .receipt import ReceiptScreen
 
@@ -54,6 +54,9 @@ class SaleScreen(Screen[None]):
         Binding("f7", "printing", "Impressions", id="sale.print", tooltip="Relancer l'imprimante"),
         Binding("f8", "delete_line", "Supprimer", id="sale.delete", tooltip="Supprimer la ligne choisie"),
         Binding("f12", "pay", "Encaisser", id="sale.pay", tooltip="Encaisser en espèces"),
+        Binding(
+            "f11", "no_sale", "Tiroir", id="sale.drawer", tooltip="Ouvrir le tiroir hors vente (responsable)"
+        ),
         Binding("f10", "logout", "Déconnexion", id="sale.logout", tooltip="Changer d'utilisateur"),
         Binding("plus", "qty_step(1)", "+1", id="sale.plus", show=False),
         Binding("minus", "qty_step(-1)", "-1", id="sale.minus", show=False),
@@ -408,6 +411,22 @@ class SaleScreen(Screen[None]):
         else:
             self.kiosk.drain_print_queue()
             self.say("Impression relancée.")
+
+    def action_no_sale(self) -> None:
+        """Opening the drawer outside a sale takes a manager's PIN and is journaled (NF525 JET)."""
+
+        def authorised(manager: StaffMember | None) -> None:
+            if manager is None:
+                return
+            self.kiosk.till.ledger.record_event(
+                self.kiosk.till.db.connection(),
+                "DRAWER_NO_SALE",
+                {"user": self.member.name, "authorised_by": manager.name},
+            )
+            self.kiosk.open_drawer()
+            self.say(f"Tiroir ouvert hors vente, autorisé par {manager.name}.")
+
+        self.app.push_screen(ManagerPinDialog(self.kiosk.till.staff, "Ouvrir le tiroir"), authorised)
 
     def action_logout(self) -> None:
         if not self.basket.is_empty:

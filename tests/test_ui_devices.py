@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from drivers.concert import Timeouts
 from drivers.payment import SimulatedTerminal
+from kiosk.money import format_eur
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
 from kiosk.ui.screens.dialogs import CardOutcomeDialog
@@ -158,3 +159,45 @@ def test_a_cashier_cannot_authorise(till: Till) -> None:
     camille = next(m for m in till.staff.members() if m.name == "Camille")
     with pytest.raises(LoginError, match="n'est pas responsable"):
         till.staff.authorize(camille.id, "333333", "Ouvrir le tiroir")
+
+
+def weighed_article(till: Till):  # type: ignore[no-untyped-def]
+    return next(a for a in till.catalogue.active_articles() if a.sold_by_weight)
+
+
+async def test_weighed_article_is_priced_from_the_scale(till: Till) -> None:
+    article = weighed_article(till)
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press(*article.reference, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        [row] = basket_rows(app)
+    assert row[1] == "0,35 kg"
+    from decimal import Decimal
+
+    from drivers.scale import price_for_weight
+
+    assert row[3] == format_eur(price_for_weight(article.price_cents, Decimal("0.350")))
+
+
+async def test_overloaded_scale_says_why_and_offers_to_type_the_weight(till: Till) -> None:
+    from decimal import Decimal
+
+    from drivers.scale import simulated_scale
+    from kiosk.ui.screens.dialogs import QuantityDialog
+
+    till.scale = simulated_scale(Decimal("0.500"), "overload")  # type: ignore[misc]
+    article = weighed_article(till)
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press(*article.reference, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, QuantityDialog)
+        sale = app.screen_stack[-2]
+        assert "surcharge" in str(sale.query_one("#message", Static).render())
+        await pilot.press(*"1,2", "enter")
+        assert basket_rows(app)[0][1] == "1,2 kg"

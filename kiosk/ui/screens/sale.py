@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
@@ -28,6 +28,7 @@ from textual.widgets.option_list import Option
 
 from drivers.barcode import BarcodeError
 from drivers.display import item_lines, thanks_lines, total_lines
+from drivers.scale import NoScale, ScaleError
 
 from ...catalogue import ArticleView
 from ...money import AmountError, format_eur, format_qty, format_rate
@@ -166,7 +167,7 @@ class SaleScreen(Screen[None]):
         if article is None:
             self.unknown_code(code)
             return
-        self.add_article(article)
+        self.add_article_checked(article)
 
     def unknown_code(self, code: str) -> None:
         self.say(f"Article inconnu : {code}", error=True)
@@ -219,11 +220,35 @@ class SaleScreen(Screen[None]):
         self._add_option(event.option_index)
 
     def add_article_checked(self, article: ArticleView) -> None:
-        """Weighed articles ask for the weight first; the others are added at once."""
+        """Weighed articles are weighed on the scale (or their weight typed when there is none)."""
         if not article.sold_by_weight:
             self.add_article(article)
-            return
+        elif isinstance(self.kiosk.till.scale, NoScale):
+            self.ask_weight(article)
+        else:
+            self.say(f"Pesée de {article.name}…")
+            self.weigh(article)
 
+    @work(thread=True, exclusive=True, group="scale")
+    def weigh(self, article: ArticleView) -> None:
+        """The scale answers in up to a few seconds (motion): never on the UI thread."""
+        try:
+            reading = self.kiosk.till.scale.read_weight()
+        except ScaleError as exc:
+            self.app.call_from_thread(self.weighing_failed, article, exc.message)
+            return
+        if reading.kg <= 0:
+            self.app.call_from_thread(
+                self.weighing_failed, article, "Poids nul : posez l'article sur la balance."
+            )
+            return
+        self.app.call_from_thread(self.add_article, article, reading.kg)
+
+    def weighing_failed(self, article: ArticleView, reason: str) -> None:
+        self.say(f"{reason} Vous pouvez aussi saisir le poids.", error=True)
+        self.ask_weight(article)
+
+    def ask_weight(self, article: ArticleView) -> None:
         def weighed(qty: Decimal | None) -> None:
             if qty is not None:
                 self.add_article(article, qty)

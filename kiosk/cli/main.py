@@ -56,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     config.add_parser("check", help="valide la configuration")
+
+    hw = sub.add_parser("hw", help="diagnostic des appareils").add_subparsers(dest="action", required=True)
+    hw_list = hw.add_parser("list", help="appareils configurés, ouverts, et leur état")
+    hw_list.add_argument("--json", action="store_true")
+    hw_test = hw.add_parser("test", help="teste un appareil (tous sans argument)")
+    hw_test.add_argument(
+        "device", nargs="?", help="printer, drawer, scanner, display, scale ou payment (défaut : tous)"
+    )
+    hw_test.add_argument("--wait", action="store_true", help="lecteur : attend un scan pendant 10 secondes")
     return parser
 
 
@@ -96,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             return _archive(till, args.period, args.out)
         if args.command == "report":
             return _report(till, args.kind, args.date, args.format)
+        if args.command == "hw" and args.action == "list":
+            return _hw_list(till, args.json)
+        if args.command == "hw" and args.action == "test":
+            return _hw_test(till, args.device, args.wait)
     except ConfigError as exc:
         print("Configuration invalide :", file=sys.stderr)
         for problem in exc.problems:
@@ -239,6 +252,70 @@ def _report(till, kind: str, when: str | None, fmt: str) -> int:  # type: ignore
         return 1
     print(report.as_json(indent=2) if fmt == "json" else report.as_text())
     return 0
+
+
+def _hw_list(till, as_json: bool) -> int:  # type: ignore[no-untyped-def]
+    import json
+
+    from ..hardware import list_devices
+
+    states = list_devices(till)
+    if as_json:
+        print(json.dumps([state.as_dict() for state in states], ensure_ascii=False, indent=2))
+    else:
+        header = ("Appareil", "Configuré", "Ouvert comme", "OK", "État")
+        rows = [
+            (
+                s.name,
+                s.configured,
+                f"{s.opened} ({s.kind})" if s.opened else "-",
+                "oui" if s.ok else "NON",
+                s.state,
+            )
+            for s in states
+        ]
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(4)]
+        for row in (header, *rows):
+            print(
+                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4]
+            )
+        for state in states:
+            if state.advice:
+                print(f"{state.name} : {state.advice}")
+    return 0 if all(state.ok for state in states) else 1
+
+
+def _hw_test(till, device: str | None, wait: bool) -> int:  # type: ignore[no-untyped-def]
+    import getpass
+
+    from ..hardware import DEVICES, LABELS, SCAN_WAIT_S, UnknownDevice, test_device
+
+    names = list(DEVICES) if device is None else [device.strip().lower()]
+    if names[0] not in DEVICES:
+        print(UnknownDevice(device or "").message, file=sys.stderr)
+        return 2
+    try:
+        operator = f"ssh:{getpass.getuser()}"
+    except (KeyError, OSError):
+        operator = "ssh"
+    failed = []
+    for name in names:
+        print(f"== {LABELS[name]} ({name}) ==", flush=True)
+        result = test_device(
+            till,
+            name,
+            operator=operator,
+            scan_wait_s=SCAN_WAIT_S if wait else None,
+            say=lambda line: print(line, flush=True),
+        )
+        for line in result.lines:
+            print(f"  {line}")
+        print(f"  -> {'réussi' if result.ok else 'ÉCHEC'}", flush=True)
+        if not result.ok:
+            failed.append(LABELS[name])
+    if len(names) > 1:
+        print(f"En échec : {', '.join(failed)}." if failed else "Tous les appareils testés ont réussi.")
+    return 1 if failed else 0
 
 
 def _fiscal_verify(args: argparse.Namespace, data_dir: Path) -> int:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from peewee import SqliteDatabase
 
-from drivers.barcode import parse_barcode
+from drivers.barcode import compile_layouts, parse_barcode
 
 from .store import Article, Category
 
@@ -44,38 +47,70 @@ def article_view(article: Article, barcode: str | None = None) -> ArticleView:
     )
 
 
+PLU_PREFIX = "PLU"  # a scale's article number is stored as barcode "PLU<digits>"
+
+
+@dataclass(frozen=True)
+class ScanMatch:
+    """An article and, for a scale label, the weight (kg) or the price (cents) it carries."""
+
+    article: ArticleView
+    weight: Decimal | None = None
+    price: int | None = None
+
+
+def _row_view(row: tuple[Any, ...]) -> ArticleView:
+    article_id, reference, name, price, vat, by_weight, category, barcode = row
+    return ArticleView(article_id, reference, name, price, vat, bool(by_weight), category, barcode)
+
+
 _VIEW_COLUMNS = "a.id, a.reference, a.name, a.price_cents, a.vat_bp, a.sold_by_weight, c.key"
 _TOKEN = re.compile(r"[\w-]+", re.UNICODE)
 
 
 class Catalogue:
-    def __init__(self, db: SqliteDatabase):
+    def __init__(self, db: SqliteDatabase, label_layouts: Iterable[str] = ()):
         self.db = db
+        self.label_layouts = compile_layouts(label_layouts)
 
     def by_code(self, code: str) -> ArticleView | None:
-        """Article by barcode (UPC-A and EAN-8 also tried in their 13-digit form), then by reference.
+        match = self.resolve(code)
+        return match.article if match else None
+
+    def resolve(self, code: str) -> ScanMatch | None:
+        """What a scanned or typed code sells: an article by barcode (UPC-A and EAN-8 also in their
+        13-digit form) or reference, or a scale label (GS1 prefixes 20-29, `barcodes.scale_labels`)
+        whose article digits are its PLU and which carries the weight or the price.
 
         Raises drivers.barcode.BarcodeError (French, says what to do) for a misread code.
         """
-        parsed = parse_barcode(code)
-        code = parsed.code
-        candidates = [code] + ([parsed.gtin13] if parsed.gtin13 and parsed.gtin13 != code else [])
+        parsed = parse_barcode(code, self.label_layouts)
+        if parsed.kind in ("variable_weight", "variable_price"):
+            article = self._by_barcode([PLU_PREFIX + parsed.key])
+            return ScanMatch(article, parsed.weight, parsed.price) if article else None
+        if parsed.kind == "credit_note":
+            return None
+        candidates = [parsed.code] + (
+            [parsed.gtin13] if parsed.gtin13 and parsed.gtin13 != parsed.code else []
+        )
+        article = self._by_barcode(candidates)
+        if article is None:
+            row = self.db.execute_sql(
+                f"SELECT {_VIEW_COLUMNS}, NULL FROM article a JOIN category c ON c.id = a.category_id "
+                "WHERE a.reference = ? AND a.archived = 0",
+                (parsed.code,),
+            ).fetchone()
+            article = _row_view(row) if row else None
+        return ScanMatch(article) if article else None
+
+    def _by_barcode(self, candidates: list[str]) -> ArticleView | None:
         # Plain SQL on the scan path: building this query with peewee cost more than running it.
         row = self.db.execute_sql(
             f"SELECT {_VIEW_COLUMNS}, b.code FROM barcode b JOIN article a ON a.id = b.article_id "
             "JOIN category c ON c.id = a.category_id WHERE b.code IN (?, ?) AND a.archived = 0 LIMIT 1",
             (candidates[0], candidates[-1]),
         ).fetchone()
-        if row is None:
-            row = self.db.execute_sql(
-                f"SELECT {_VIEW_COLUMNS}, NULL FROM article a JOIN category c ON c.id = a.category_id "
-                "WHERE a.reference = ? AND a.archived = 0",
-                (code,),
-            ).fetchone()
-        if row is None:
-            return None
-        article_id, reference, name, price, vat, by_weight, category, barcode = row
-        return ArticleView(article_id, reference, name, price, vat, bool(by_weight), category, barcode)
+        return _row_view(row) if row else None
 
     def get(self, article_id: int) -> ArticleView | None:
         article = Article.select(Article, Category).join(Category).where(Article.id == article_id).first()

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from stdnum.fr import siret as stdnum_siret
 from stdnum.fr import tva as stdnum_tva
 
+from drivers.barcode import compile_layouts
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 USER_CONFIG_NAME = "kiosk.toml"
 
@@ -60,6 +62,15 @@ def _timezone(value: Any) -> bool:
 
 def _cents_list(value: Any) -> bool:
     return isinstance(value, list) and 0 < len(value) <= 8 and all(_int_range(1, 1_000_000)(v) for v in value)
+
+
+def _scale_labels(value: Any) -> bool:
+    """Checked by the barcode driver itself, so the till and `kiosk config check` agree."""
+    try:
+        compile_layouts(value)
+    except (ValueError, TypeError):
+        return False
+    return isinstance(value, list)
 
 
 # dotted key → (check, what is expected); anything not listed here is refused as unknown.
@@ -109,6 +120,7 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "devices.scanner.layout": (_choice("fr", "us"), "fr ou us (disposition clavier du lecteur)"),
     "devices.scanner.terminator": (_choice("enter", "tab", "none"), "enter, tab ou none"),
     "devices.scanner.timeout_ms": (_int_range(10, 2000), "une durée en millisecondes de 10 à 2000"),
+    "barcodes.scale_labels": (_scale_labels, 'une liste de formats comme ["21PPPPPWWWWWC", "23PPPPPpppppC"]'),
     "devices.display.backend": (
         _choice("auto", "serial", "simulated", "none"),
         "auto, serial, simulated ou none",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from .catalogue import PLU_PREFIX
 from .demo_catalogue import ARTICLES, CATEGORIES
 from .store import Article, Barcode, Category, Meta, User
 from .till import Till
@@ -69,6 +70,7 @@ def init_demo(till: Till) -> bool:
                 position=cat.position,
                 flags=",".join(sorted(cat.flags)),
             )
+        weighed = 0
         for art in ARTICLES:
             article = Article.create(
                 reference=art.reference,
@@ -81,6 +83,9 @@ def init_demo(till: Till) -> bool:
             )
             if art.barcode:
                 Barcode.create(code=art.barcode, article=article)
+            if art.sold_by_weight:  # the scale's article number, printed in its labels
+                weighed += 1
+                Barcode.create(code=f"{PLU_PREFIX}{weighed:05d}", article=article)
     for name, role, pin in DEMO_USERS:
         till.staff.create(name, role, pin)
     return True

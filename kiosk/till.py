@@ -60,7 +60,7 @@ class Till:
         new_key = self.ledger.setup(self.db.connection())
         if new_key:
             self.ledger.record_event(self.db.connection(), "KEY_CREATED", {"key_id": key.key_id})
-        self.catalogue = Catalogue(self.db)
+        self.catalogue = Catalogue(self.db, config.get("barcodes.scale_labels", []))
         self.staff = StaffService(
             self.db,
             self.ledger,

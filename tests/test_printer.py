@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from escpos.escpos import Escpos
 from escpos.printer import Dummy
+from PIL import Image
 
 from drivers.printer import (
     DEFAULT_PROFILE,
@@ -16,6 +17,7 @@ from drivers.printer import (
     Columns,
     EscposPrinter,
     Feed,
+    Logo,
     PaperOut,
     PrinterOffline,
     PrinterProfile,
@@ -204,6 +206,96 @@ def test_profile_must_have_its_code_page():
     with pytest.raises(ValueError, match="CP858"):
         PrinterProfile("bad", columns=42, escpos_profile="simple")
     assert DEFAULT_PROFILE.codepage == "CP858"
+
+
+# --- logo -----------------------------------------------------------------------------------------------
+
+
+def raster(width_bytes: int, height: int, rows: bytes) -> bytes:
+    """GS v 0, normal density (m = 0), then xL xH yL yH and the rows, 1 bit per dot, 1 = black."""
+    return GS + b"v0\x00" + width_bytes.to_bytes(2, "little") + height.to_bytes(2, "little") + rows
+
+
+@pytest.fixture
+def logo_png(tmp_path):
+    """A 16 x 2 black-and-white PNG: row 0 black then white, row 1 white then black."""
+    image = Image.new("1", (16, 2), 1)
+    for x in range(8):
+        image.putpixel((x, 0), 0)
+        image.putpixel((8 + x, 1), 0)
+    path = tmp_path / "logo.png"
+    image.save(path)
+    return path
+
+
+def test_logo_golden_raster(logo_png):
+    out = render([Logo(str(logo_png), align="left"), Text("Merci")], WIDE)
+    assert out == (
+        ESC + b"@" + CP858_SELECT
+        + raster(2, 2, b"\xff\x00" + b"\x00\xff")
+        + b"Merci\n"
+        + CUT
+    )  # fmt: skip
+
+
+def test_logo_is_placed_by_padding_and_left_aligned(logo_png):
+    centered = render([Text("Boulangerie", align="center"), Logo(str(logo_png))], NARROW)
+    # (384 - 16) / 2 = 184 white dots (23 bytes) on the left; ESC a 0 so the printer does not shift it again
+    assert ESC + b"a\x00" + raster(25, 2, bytes(23) + b"\xff\x00" + bytes(23) + b"\x00\xff") in centered
+    right = render([Logo(str(logo_png), align="right")], WIDE)
+    assert raster(72, 2, bytes(70) + b"\xff\x00" + bytes(70) + b"\x00\xff") in right
+
+
+def test_a_replaced_logo_file_is_read_again(logo_png):
+    before = render([Logo(str(logo_png), align="left")])
+    Image.new("1", (8, 1), 0).save(logo_png)
+    assert raster(1, 1, b"\xff") in render([Logo(str(logo_png), align="left")]) != before
+
+
+def test_logo_is_scaled_to_the_printable_width(tmp_path):
+    path = tmp_path / "wide.bmp"
+    Image.new("L", (1000, 100), 0).save(path)  # black, wider than any paper
+    assert (WIDE.dots, NARROW.dots, PROFILES["epson-80mm"].dots) == (576, 384, 512)
+    for profile, height in ((WIDE, 58), (NARROW, 38), (PROFILES["epson-80mm"], 51)):
+        out = render([Logo(str(path))], profile)
+        width_bytes = profile.dots // 8
+        assert raster(width_bytes, height, b"\xff" * width_bytes * height) in out
+
+
+def test_logo_transparency_prints_white_and_bytes_are_deterministic(tmp_path, capsys):
+    path = tmp_path / "logo.png"
+    image = Image.new("RGBA", (8, 1), (0, 0, 0, 0))  # transparent black: paper
+    image.putpixel((0, 0), (0, 0, 0, 255))
+    image.save(path)
+    out = render([Logo(str(path), align="left")])
+    assert raster(1, 1, b"\x80") in out
+    assert render([Logo(str(path), align="left")]) == out
+    assert capsys.readouterr().out == ""  # python-escpos's remark about the profile's paper width
+
+
+@pytest.mark.parametrize("content", [None, b"not an image", b""])
+def test_unprintable_logo_leaves_the_receipt_whole(tmp_path, caplog, content):
+    path = tmp_path / "logo.png"
+    if content is not None:
+        path.write_bytes(content)
+    doc = [Text("Boulangerie", align="center"), Columns("Baguette", "1,20 €"), Barcode("T01-7")]
+    out = render([Logo(str(path)), *doc], NARROW)
+    assert out == render(doc, NARROW)
+    assert "logo" in caplog.text and str(path) in caplog.text
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+
+
+def test_logo_in_preview(logo_png):
+    doc = [Logo(str(logo_png)), Text("Boulangerie", align="center"), Logo("missing.png", align="left")]
+    assert preview(doc, NARROW) == "\n".join(["             [logo]", "          Boulangerie", "[logo]"])
+
+
+def test_logo_and_dots_validation():
+    with pytest.raises(ValueError):
+        Logo("logo.png", align="top")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="512"):
+        PrinterProfile("epson", columns=42, escpos_profile="TM-T88V", dots=576)
+    assert PrinterProfile("custom", columns=42).dots == 576
 
 
 # --- simulated printer ----------------------------------------------------------------------------------

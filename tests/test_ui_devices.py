@@ -201,3 +201,15 @@ async def test_overloaded_scale_says_why_and_offers_to_type_the_weight(till: Til
         assert "surcharge" in str(sale.query_one("#message", Static).render())
         await pilot.press(*"1,2", "enter")
         assert basket_rows(app)[0][1] == "1,2 kg"
+
+
+async def test_scale_label_scan_adds_the_weighed_line(till: Till) -> None:
+    from stdnum import ean
+
+    stem = "2100001" + "00750"  # PLU 00001, 750 g
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press(*(stem + ean.calc_check_digit(stem)), "enter")
+        [row] = basket_rows(app)
+    assert row[1] == "0,75 kg"

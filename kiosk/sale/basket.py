@@ -34,11 +34,21 @@ class BasketLine:
 class Basket:
     lines: list[BasketLine] = field(default_factory=list)
 
-    def add_article(self, article: ArticleView, qty: Decimal = Decimal(1)) -> int:
-        """Add an article; scanning a unit article again adds to its line. Returns the line index."""
-        if not article.sold_by_weight:
+    def add_article(
+        self, article: ArticleView, qty: Decimal = Decimal(1), unit_cents: int | None = None
+    ) -> int:
+        """Add an article; scanning a unit article again adds to its line. Returns the line index.
+
+        `unit_cents` is the price a scale label carries for this piece, instead of the catalogue's."""
+        unit = article.price_cents if unit_cents is None else unit_cents
+        if unit <= 0:
+            raise AmountError(
+                "Prix nul sur l'étiquette : pesez l'article de nouveau ou saisissez-le à la main."
+            )
+        by_weight = article.sold_by_weight and unit_cents is None  # a priced label is one piece
+        if not by_weight:
             for index, line in enumerate(self.lines):
-                if line.article_id == article.id and line.unit_cents == article.price_cents:
+                if line.article_id == article.id and line.unit_cents == unit:
                     self.set_qty(index, line.qty + qty)
                     return index
         self.lines.append(
@@ -46,10 +56,10 @@ class Basket:
                 article_id=article.id,
                 reference=article.reference,
                 label=article.name,
-                unit_cents=article.price_cents,
+                unit_cents=unit,
                 qty=qty,
                 vat_bp=article.vat_bp,
-                sold_by_weight=article.sold_by_weight,
+                sold_by_weight=by_weight,
             )
         )
         return len(self.lines) - 1

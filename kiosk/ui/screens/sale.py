@@ -133,9 +133,11 @@ class SaleScreen(Screen[None]):
             self.app.bell()
 
     # -- adding articles -------------------------------------------------------------------------
-    def add_article(self, article: ArticleView, qty: Decimal = Decimal(1)) -> None:
+    def add_article(
+        self, article: ArticleView, qty: Decimal = Decimal(1), unit_cents: int | None = None
+    ) -> None:
         try:
-            index = self.basket.add_article(article, qty)
+            index = self.basket.add_article(article, qty, unit_cents)
         except AmountError as exc:
             self.say(str(exc), error=True)
             return
@@ -160,14 +162,18 @@ class SaleScreen(Screen[None]):
     def enter_code(self, code: str) -> None:
         """A code typed + Entrée, or read by a scanner: add the article, or say what to do."""
         try:
-            article = self.kiosk.till.catalogue.by_code(code)
+            match = self.kiosk.till.catalogue.resolve(code)
         except BarcodeError as exc:
             self.say(str(exc), error=True)
             return
-        if article is None:
+        if match is None:
             self.unknown_code(code)
-            return
-        self.add_article_checked(article)
+        elif match.weight is not None:  # a scale label: weighed already
+            self.add_article(match.article, match.weight)
+        elif match.price is not None:  # a label with the price of this piece
+            self.add_article(match.article, unit_cents=match.price)
+        else:
+            self.add_article_checked(match.article)
 
     def unknown_code(self, code: str) -> None:
         self.say(f"Article inconnu : {code}", error=True)

@@ -142,6 +142,11 @@ class Till:
     def drawer(self) -> Drawer:
         return open_drawer(self.config.section("devices.drawer"), self.printer)
 
+    def drawer_open(self) -> bool | None:
+        """The drawer sensor, once the drawer is set up (None: no sensor, or not opened yet)."""
+        drawer = self.__dict__.get("drawer")
+        return drawer.is_open() if drawer is not None else None
+
     @cached_property
     def display(self) -> CustomerDisplay:
         return open_display(self.config.section("devices.display"))

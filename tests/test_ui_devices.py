@@ -213,3 +213,19 @@ async def test_scale_label_scan_adds_the_weighed_line(till: Till) -> None:
         await pilot.press(*(stem + ean.calc_check_digit(stem)), "enter")
         [row] = basket_rows(app)
     assert row[1] == "0,75 kg"
+
+
+async def test_drawer_sensor_shows_tiroir_ouvert(till: Till) -> None:
+    from drivers.drawer import simulated_drawer
+
+    drawer = simulated_drawer(sensor_pin=27)
+    till.drawer = drawer  # type: ignore[misc]
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        drawer.sensor.drive_high()  # type: ignore[union-attr]  # switch opens: drawer out
+        await pilot.pause(0.7)
+        assert "TIROIR OUVERT" in app.sub_title
+        drawer.sensor.drive_low()  # type: ignore[union-attr]
+        await pilot.pause(0.7)
+        assert "TIROIR OUVERT" not in app.sub_title and "Camille" in app.sub_title

@@ -46,7 +46,25 @@ class KioskApp(App[None]):
         for warning in self.till.start():
             self.notify(warning, severity="error", timeout=30)
         self.check_devices()
+        self.set_interval(0.5, self.watch_drawer)
         self.push_screen(LoginScreen())
+
+    def watch_drawer(self) -> None:
+        """« Tiroir ouvert » in the title bar while the drawer's sensor says so (a GPIO read: instant)."""
+        is_open = bool(self.till.drawer_open())
+        if is_open != self.has_class("-drawer-open"):
+            self.set_class(is_open, "-drawer-open")
+            self._update_sub_title()
+            if is_open:
+                self.notify("Tiroir-caisse ouvert", timeout=3)
+
+    def _update_sub_title(self) -> None:
+        parts = [f"Caisse {self.till.config.till_id}"]
+        if self.member is not None:
+            parts.append(f"{self.member.name} ({self.member.role_label})")
+        if self.has_class("-drawer-open"):
+            parts.append("TIROIR OUVERT")
+        self.sub_title = " — ".join(parts)
 
     def on_unmount(self) -> None:
         self.scanners.close()
@@ -64,7 +82,7 @@ class KioskApp(App[None]):
 
     def logged_in(self, member: StaffMember) -> None:
         self.member = member
-        self.sub_title = f"Caisse {self.till.config.till_id} — {member.name} ({member.role_label})"
+        self._update_sub_title()
         self.switch_screen(SaleScreen(member))
         self.collect_garbage()
 
@@ -82,7 +100,7 @@ class KioskApp(App[None]):
         if self.member is not None:
             self.till.staff.logout(self.member)
         self.member = None
-        self.sub_title = f"Caisse {self.till.config.till_id}"
+        self._update_sub_title()
         self.switch_screen(LoginScreen())
 
     @work(thread=True, group="devices")
@@ -100,7 +118,8 @@ class KioskApp(App[None]):
         except DrawerError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
-        self.call_from_thread(self.notify, "Tiroir-caisse ouvert", timeout=3)
+        if self.till.drawer_open() is None:  # with a sensor, watch_drawer says it
+            self.call_from_thread(self.notify, "Tiroir-caisse ouvert", timeout=3)
 
     def show_on_display(self, line1: str, line2: str) -> None:
         """What the customer sees, written by a worker: the UI never waits on the serial line."""

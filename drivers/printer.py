@@ -36,6 +36,7 @@ from escpos.escpos import Escpos
 from escpos.exceptions import Error as EscposError
 from escpos.magicencode import Encoder
 from escpos.printer import Dummy, File, Network, Serial, Usb
+from PIL import Image
 
 from drivers.errors import DeviceError
 from drivers.settings import Settings
@@ -121,7 +122,26 @@ class Feed:
             raise ValueError(f"Feed lines must be 0 to 255, not {self.lines}")
 
 
-Block = Text | Columns | Rule | Barcode | QRCode | Feed
+@dataclass(frozen=True)
+class Logo:
+    """The shop's logo (a PNG or BMP file), printed as a 1-bit raster image by `render`.
+
+    The image is flattened on white, converted to 1 bit (Floyd-Steinberg dithering, exact for a
+    black-and-white logo), scaled down to the profile's printable width in dots if wider (never
+    enlarged), and placed at `align` by white padding, so the result does not depend on whether a printer
+    applies ESC a to images. A file that is missing or cannot be read is left out of the receipt with a
+    warning in the log: the receipt itself must always print.
+    """
+
+    path: str
+    align: Align = "center"
+
+    def __post_init__(self) -> None:
+        if self.align not in ("left", "center", "right"):
+            raise ValueError(f"align must be left, center or right, not {self.align!r}")
+
+
+Block = Text | Columns | Rule | Barcode | QRCode | Feed | Logo
 Document = list[Block]
 
 # --------------------------------------------------------------------------------------------------------
@@ -130,16 +150,20 @@ Document = list[Block]
 
 @dataclass(frozen=True)
 class PrinterProfile:
-    """What a printer model can do: its width in characters and the single code page used for text."""
+    """What a printer model can do: its width in characters, the single code page used for text, and its
+    printable width in dots for images (576 on an 80 mm printer at 203 dpi, 384 on a 58 mm one)."""
 
     name: str
     columns: int
     codepage: str = "CP858"
     escpos_profile: str = "default"
+    dots: int = 576
 
     def __post_init__(self) -> None:
         if self.columns < 16:
             raise ValueError(f"profile {self.name}: columns must be at least 16, not {self.columns}")
+        if self.dots < 8:
+            raise ValueError(f"profile {self.name}: dots must be at least 8, not {self.dots}")
         if self.escpos_profile not in CAPABILITIES["profiles"]:
             raise ValueError(f"profile {self.name}: unknown python-escpos profile {self.escpos_profile!r}")
         if self.codepage not in get_profile(self.escpos_profile).get_code_pages():
@@ -147,14 +171,21 @@ class PrinterProfile:
                 f"profile {self.name}: python-escpos profile {self.escpos_profile!r} "
                 f"has no code page {self.codepage!r}"
             )
+        pixels = get_profile(self.escpos_profile).profile_data.get("media", {}).get("width", {}).get("pixels")
+        if isinstance(pixels, int) and self.dots > pixels:
+            # python-escpos refuses (ImageWidthError) an image wider than the model's paper.
+            raise ValueError(
+                f"profile {self.name}: {self.dots} dots is wider than the {pixels} dots that "
+                f"python-escpos profile {self.escpos_profile!r} prints"
+            )
 
 
 PROFILES: dict[str, PrinterProfile] = {
     p.name: p
     for p in (
-        PrinterProfile("epson-80mm", columns=42, escpos_profile="TM-T88V"),
-        PrinterProfile("generic-80mm", columns=42),
-        PrinterProfile("generic-58mm", columns=32),
+        PrinterProfile("epson-80mm", columns=42, escpos_profile="TM-T88V", dots=512),  # 180 dpi
+        PrinterProfile("generic-80mm", columns=42, dots=576),
+        PrinterProfile("generic-58mm", columns=32, dots=384),
     )
 }
 DEFAULT_PROFILE = PROFILES["generic-80mm"]
@@ -280,6 +311,11 @@ def render(doc: Document, profile: PrinterProfile = DEFAULT_PROFILE) -> bytes:
                 printer.qr(block.data, ec=QR_ECLEVEL_M, size=block.size, native=True)
             case Feed():
                 printer.ln(block.lines)
+            case Logo():
+                raster = _logo(block, profile)
+                if raster:
+                    pen.use(_Style())  # left: the image is already placed by its padding
+                    printer._raw(raster)
             case _:
                 raise TypeError(f"not a document block: {block!r}")
     printer.cut()
@@ -296,6 +332,60 @@ def _barcode(printer: Dummy, block: Barcode) -> None:
             printer.barcode(data, block.kind, height=64, width=2, pos="BELOW", align_ct=False)
     except EscposError as exc:
         raise ValueError(f"cannot print {block.kind} barcode {block.data!r}: {exc}") from exc
+
+
+def _logo(block: Logo, profile: PrinterProfile) -> bytes:
+    """The logo's ESC/POS bytes, or b"" (and a warning in the log) when its file cannot be printed."""
+    try:
+        stat = os.stat(block.path)
+        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        return _logo_bytes(block.path, version, block.align, profile.dots, profile.escpos_profile)
+    except Exception as exc:  # whatever is wrong with the logo file, the receipt must still print
+        log.warning("logo %s left out of the receipt: %s: %s", block.path, type(exc).__name__, exc)
+        return b""
+
+
+@lru_cache(maxsize=8)
+def _logo_bytes(
+    path: str, version: tuple[int, int, int], align: Align, dots: int, escpos_profile: str
+) -> bytes:
+    """GS v 0 raster bytes of the logo at `path`; cached per file version, as every receipt prints it.
+
+    GS v 0 (python-escpos impl "bitImageRaster") is the image command that nearly every ESC/POS thermal
+    printer understands: Epson TM models and the many compatible 58/80 mm printers alike. GS ( L needs
+    newer Epson firmware that clones often lack, and ESC * prints in 24-dot bands that some models
+    misalign. Density byte 0: full resolution both ways.
+    """
+    with Image.open(path) as source:
+        source.load()
+        image = _one_bit(source, align, dots)
+    printer = Dummy(profile=escpos_profile)
+    # image() prints a remark when the python-escpos profile has no paper width; keep it off the terminal.
+    with contextlib.redirect_stdout(io.StringIO()):
+        printer.image(
+            image,
+            impl="bitImageRaster",
+            high_density_vertical=True,
+            high_density_horizontal=True,
+            center=False,
+        )
+    return printer.output
+
+
+def _one_bit(source: Image.Image, align: Align, dots: int) -> Image.Image:
+    """Flatten on white, scale down to `dots` wide if needed, dither to 1 bit, pad to place at `align`."""
+    rgba = source.convert("RGBA")
+    grey = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L")
+    if grey.width > dots:
+        height = max(1, round(grey.height * dots / grey.width))
+        grey = grey.resize((dots, height), Image.Resampling.LANCZOS)
+    bits = grey.convert("1")  # Floyd-Steinberg: deterministic, and exact on a black-and-white logo
+    offset = {"left": 0, "center": (dots - bits.width) // 2, "right": dots - bits.width}[align]
+    if offset == 0:
+        return bits
+    placed = Image.new("1", (offset + bits.width, bits.height), 1)  # 1 is white: no dot
+    placed.paste(bits, (offset, 0))
+    return placed
 
 
 def preview(doc: Document, profile: PrinterProfile = DEFAULT_PROFILE) -> str:
@@ -323,6 +413,8 @@ def preview(doc: Document, profile: PrinterProfile = DEFAULT_PROFILE) -> str:
                 place(f"[QR {block.data}]", "center")
             case Feed():
                 lines.extend([""] * block.lines)
+            case Logo():
+                place("[logo]", block.align)
             case _:
                 raise TypeError(f"not a document block: {block!r}")
     return "\n".join(lines)

@@ -93,6 +93,7 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "till.training": (_bool, "true ou false"),
     "fiscal.first_month": (_int_range(1, 12), "le premier mois de l'exercice, de 1 à 12"),
     "receipt.auto_print": (_bool, "true ou false"),
+    "receipt.logo": (lambda v: isinstance(v, str), "le chemin d'une image PNG ou BMP (vide : pas de logo)"),
     "receipt.header": (_lines, "une liste de lignes de texte"),
     "receipt.footer": (_lines, "une liste de lignes de texte"),
     "cash.presets": (_cents_list, "une liste de 1 à 8 montants en centimes, par exemple [500, 1000]"),

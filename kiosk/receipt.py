@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drivers.printer import Barcode, Columns, Document, Feed, Rule, Text
+from drivers.printer import Barcode, Columns, Document, Feed, Logo, Rule, Text
 
 from .config import Config
 from .money import format_eur, format_qty, format_rate
@@ -30,7 +30,9 @@ def _siret(siret: str) -> str:
 
 def shop_header(config: Config) -> Document:
     shop = config.raw["shop"]
-    doc: Document = [Text(shop["name"], align="center", bold=True, double=True)]
+    logo = config.get("receipt.logo", "")
+    doc: Document = [Logo(logo)] if logo else []
+    doc.append(Text(shop["name"], align="center", bold=True, double=True))
     doc += [Text(line, align="center") for line in shop["address"]]
     doc.append(Text(f"Tél. {shop['phone']}", align="center"))
     doc.append(Text(f"SIRET {_siret(shop['siret'])} - NAF {shop['naf']}", align="center"))

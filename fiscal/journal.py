@@ -27,6 +27,7 @@ JET = "JET"
 ARCHIVE = "ARCHIVE"
 TRAINING = "TRAINING"
 JOURNALS = (TICKET, DUPLICATE, CLOSURE, JET, ARCHIVE, TRAINING)
+CLOCK_BACK = "CLOCK_BACK"  # JET: a manager confirmed a clock earlier than the journals
 
 JOURNAL_LABELS = {
     TICKET: "ticket",
@@ -164,10 +165,11 @@ class FiscalLedger:
         ts_utc, tz_offset, day = stamp(when)
         previous = head if head is not None else self.head(conn, journal)
         if previous is not None and ts_utc < previous.ts_utc and not allow_clock_back:
-            raise ClockWentBack(
-                "L'horloge de la caisse est antérieure au dernier enregistrement "
-                f"({previous.label}). Faites vérifier la date et l'heure par un responsable."
-            )
+            if not covered_by_clock_back(clock_backs(conn, self.till), previous.ts_utc, ts_utc):
+                raise ClockWentBack(
+                    "L'horloge de la caisse est antérieure au dernier enregistrement "
+                    f"({previous.label}). Un responsable doit confirmer la date et l'heure."
+                )
         body_text = canonical.dumps(body)
         fields = dict(
             till=self.till,
@@ -210,10 +212,56 @@ class FiscalLedger:
         with transaction(conn):
             return self.append(conn, JET, code, {"event": code, "details": details or {}}, **kwargs)
 
+    def clock_behind(self, conn: sqlite3.Connection) -> str | None:
+        """The newest record's UTC time when the clock reads earlier and no confirmation covers it."""
+        now, _, _ = stamp(self.clock())
+        last = max((head["ts_utc"] for head in heads(conn, self.till).values()), default=None)
+        if last is None or now >= last or covered_by_clock_back(clock_backs(conn, self.till), last, now):
+            return None
+        return last
+
+    def confirm_clock_back(self, conn: sqlite3.Connection, by: str) -> Record:
+        """A manager confirmed that the clock is right although earlier than the journals: journaled
+        (JET CLOCK_BACK, signed at the new time), after which records may follow at the new time."""
+        last = max((head["ts_utc"] for head in heads(conn, self.till).values()), default="")
+        with transaction(conn):
+            record = self.append(
+                conn,
+                JET,
+                CLOCK_BACK,
+                {"event": CLOCK_BACK, "details": {"last_ts": last, "by": by}},
+                allow_clock_back=True,
+            )
+        self.anchor_heads(conn)
+        return record
+
     def anchor_heads(self, conn: sqlite3.Connection) -> None:
         """After a commit: copy the journal heads outside the database (tail anchoring)."""
         if self.anchor is not None:
             self.anchor.write(heads(conn, self.till), self.key.key_id)
+
+
+def clock_backs(conn: sqlite3.Connection, till: str) -> list[tuple[str, str]]:
+    """Every confirmed clock jump backwards, as (newest time before the jump, time of the jump)."""
+    import json
+
+    rows = conn.execute(
+        "SELECT ts_utc, body FROM fiscal_record WHERE till = ? AND journal = ? AND rtype = ?",
+        (till, JET, CLOCK_BACK),
+    )
+    found = []
+    for ts_utc, body in rows:
+        try:
+            found.append((str(json.loads(body)["details"]["last_ts"]), ts_utc))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def covered_by_clock_back(jumps: list[tuple[str, str]], before: str, after: str) -> bool:
+    """True when a record at `after` may follow one at `before` < ... : a confirmed jump from at least
+    `before` back to at most `after`."""
+    return any(last >= before and jumped <= after for last, jumped in jumps)
 
 
 def heads(conn: sqlite3.Connection, till: str) -> dict[str, dict[str, Any]]:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .anchor import Anchor
 from .closures import check_closures
-from .journal import CLOSURE, COLUMNS, JOURNAL_LABELS, TICKET, Record
+from .journal import CLOSURE, COLUMNS, JOURNAL_LABELS, TICKET, Record, clock_backs, covered_by_clock_back
 from .keys import KeyFileError, key_id_of, load_public_pem, verify_signature
 
 
@@ -74,7 +74,10 @@ def _load_keys(conn: sqlite3.Connection, report: Report) -> dict[str, Ed25519Pub
 
 
 def check_chain(
-    rows: Iterable[tuple[Any, ...]], keys: dict[str, Ed25519PublicKey], report: Report
+    rows: Iterable[tuple[Any, ...]],
+    keys: dict[str, Ed25519PublicKey],
+    report: Report,
+    clock_jumps: list[tuple[str, str]] | None = None,
 ) -> Record | None:
     """Check one journal's records in seq order; returns the last record seen."""
     previous: Record | None = None
@@ -101,7 +104,11 @@ def check_chain(
             problems.append(
                 Problem(j, seq, "signature", "signature invalide : contenu modifié après signature")
             )
-        if previous is not None and record.ts_utc < previous.ts_utc:
+        if (
+            previous is not None
+            and record.ts_utc < previous.ts_utc
+            and not covered_by_clock_back(clock_jumps or [], previous.ts_utc, record.ts_utc)
+        ):
             problems.append(Problem(j, seq, "time", "horodatage antérieur à l'enregistrement précédent"))
         if j == TICKET:
             _check_ticket_content(record, previous, problems)
@@ -158,7 +165,7 @@ def verify_database(
             (till, journal),
         )
         before = report.records
-        heads[journal] = check_chain(rows, keys, report)
+        heads[journal] = check_chain(rows, keys, report, clock_backs(conn, till))
         report.journals[journal] = report.records - before
     for till in [
         row[0] for row in conn.execute("SELECT DISTINCT till FROM fiscal_record WHERE journal = 'CLOSURE'")

@@ -99,8 +99,11 @@ class StaffService:
             )
         return _member(user)
 
-    def authenticate(self, user_id: int, pin: str) -> StaffMember:
-        """The member when the PIN matches; otherwise LoginError (counted, journaled, locked out)."""
+    def authenticate(self, user_id: int, pin: str, *, journal: bool = True) -> StaffMember:
+        """The member when the PIN matches; otherwise LoginError (counted, journaled, locked out).
+
+        `journal=False` only while the clock is behind the journals: nothing can be signed until a
+        manager has confirmed the time, and that confirmation is itself the journaled act."""
         user = User.get_or_none(User.id == user_id, User.active == True)  # noqa: E712
         if user is None:
             raise LoginError("Utilisateur inconnu : choisissez votre nom dans la liste.")
@@ -115,7 +118,8 @@ class StaffService:
         if pin_matches(pin, user.pin_hash):
             with self.db.atomic():
                 User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
-                self.ledger.append(conn, JET, "LOGIN", {"event": "LOGIN", "user": user.name})
+                if journal:
+                    self.ledger.append(conn, JET, "LOGIN", {"event": "LOGIN", "user": user.name})
             return _member(user)
         failed = user.failed_logins + 1
         locked = failed >= self.max_failed
@@ -125,17 +129,18 @@ class StaffService:
                 locked_until=(now + self.lockout).isoformat() if locked else None,
             ).where(User.id == user.id).execute()
             code = "LOCKOUT" if locked else "LOGIN_FAILED"
-            self.ledger.append(conn, JET, code, {"event": code, "user": user.name, "attempt": failed})
+            if journal:
+                self.ledger.append(conn, JET, code, {"event": code, "user": user.name, "attempt": failed})
         if locked:
             minutes = max(1, int(self.lockout.total_seconds()) // 60)
             raise LoginError(f"Code PIN incorrect. Compte bloqué {minutes} min : appelez un responsable.")
         left = self.max_failed - failed
         raise LoginError(f"Code PIN incorrect. Encore {left} essai(s) avant blocage.")
 
-    def authorize(self, user_id: int, pin: str, action: str) -> StaffMember:
+    def authorize(self, user_id: int, pin: str, action: str, *, journal: bool = True) -> StaffMember:
         """A manager's or admin's PIN for an act a cashier may not do alone (opening the drawer outside a
         sale...): checked like a login (counted, locked out), then the role."""
-        member = self.authenticate(user_id, pin)
+        member = self.authenticate(user_id, pin, journal=journal)
         if member.role not in ("admin", "manager"):
             raise LoginError(
                 f"{member.name} n'est pas responsable : {action} demande le code d'un responsable."

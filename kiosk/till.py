@@ -33,6 +33,10 @@ from .staff import StaffService
 from .store import Meta, open_database
 from .store.db import DB_NAME
 
+CLOCK_BEHIND_MESSAGE = (
+    "L'horloge de la caisse est antérieure au dernier enregistrement fiscal : vérifiez la date et "
+    "l'heure ; si elles sont justes, un responsable doit les confirmer avant toute vente."
+)
 KEY_FILE = Path("keys") / "fiscal-ed25519.pem"
 ANCHOR_FILE = "fiscal-anchor.json"
 
@@ -76,6 +80,7 @@ class Till:
             first_month=config.get("fiscal.first_month"),
         )
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
+        self.clock_behind: str | None = None
 
     @classmethod
     def open(
@@ -107,7 +112,11 @@ class Till:
                 "Données fiscales plus anciennes que le dernier état connu (restauration ou suppression) : "
                 "l'événement est journalisé, prévenez votre responsable."
             )
-        self.ledger.record_event(conn, "START", {"version": __version__})
+        self.clock_behind = self.ledger.clock_behind(conn)
+        if self.clock_behind is None:
+            self.ledger.record_event(conn, "START", {"version": __version__})
+        else:  # nothing can be signed before a manager confirms the time (UI, or `kiosk fiscal clock`)
+            warnings.append(CLOCK_BEHIND_MESSAGE)
         self.ledger.anchor_heads(conn)
         for _, label in self.print_queue.recover():
             warnings.append(
@@ -115,6 +124,15 @@ class Till:
                 "puis F7 pour le réimprimer ou l'abandonner."
             )
         return warnings
+
+    def confirm_clock(self, manager: str) -> None:
+        """A manager confirmed the time although it is earlier than the journals: journal it, then start."""
+        conn = self.db.connection()
+        self.ledger.confirm_clock_back(conn, manager)
+        if self.clock_behind is not None:
+            self.ledger.record_event(conn, "START", {"version": __version__})
+            self.ledger.anchor_heads(conn)
+        self.clock_behind = None
 
     def device_notes(self) -> list[str]:
         """What the cashier should know about the devices at start (French)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -17,9 +18,11 @@ from drivers.drawer import DrawerError
 from drivers.errors import DeviceError
 from drivers.printer import PrinterError
 from drivers.scanner import ScanResult
+from fiscal.timeutil import parse_utc
 
 from ..staff import StaffMember
 from ..till import Till
+from .screens.dialogs import ManagerPinDialog
 from .screens.login import LoginScreen
 from .screens.sale import SaleScreen
 
@@ -48,6 +51,33 @@ class KioskApp(App[None]):
         self.check_devices()
         self.set_interval(0.5, self.watch_drawer)
         self.push_screen(LoginScreen())
+        if self.till.clock_behind is not None:
+            self.confirm_clock()
+
+    def confirm_clock(self, then: Callable[[], None] | None = None) -> None:
+        """The clock reads earlier than the journals: a manager confirms it (journaled) or nothing is
+        signed. Asked at start, and whenever a signature is refused for that reason."""
+        last = self.till.ledger.clock_behind(self.till.db.connection()) or "1970-01-01T00:00:00.000000Z"
+        now = self.till.clock()
+        note = (
+            f"La caisse indique le {now:%d/%m/%Y à %H:%M}, plus tôt que le dernier enregistrement fiscal "
+            f"({parse_utc(last).astimezone(now.tzinfo):%d/%m/%Y à %H:%M}). Si l'heure est juste (retour à l'heure d'hiver, "
+            "réparation), confirmez-la ; sinon faites régler l'horloge et redémarrez la caisse."
+        )
+
+        def confirmed(manager: StaffMember | None) -> None:
+            if manager is None:
+                self.notify("Heure non confirmée : aucune vente ne peut être enregistrée.", severity="error")
+                return
+            self.till.confirm_clock(manager.name)
+            self.notify(f"Heure confirmée par {manager.name} et journalisée.", timeout=5)
+            if then is not None:
+                then()
+
+        self.push_screen(
+            ManagerPinDialog(self.till.staff, "Confirmer la date et l'heure", note=note, journal=False),
+            confirmed,
+        )
 
     def watch_drawer(self) -> None:
         """« Tiroir ouvert » in the title bar while the drawer's sensor says so (a GPIO read: instant)."""

@@ -216,15 +216,19 @@ class ManagerPinDialog(ModalScreen[StaffMember | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="manager.cancel", tooltip="Renoncer")]
 
-    def __init__(self, staff: StaffService, action: str):
+    def __init__(self, staff: StaffService, action: str, *, note: str = "", journal: bool = True):
         super().__init__()
         self.staff = staff
         self.action = action
+        self.note = note
+        self.journal = journal
         self.selected: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Content(f"{self.action} : code d'un responsable"), classes="section-title")
+            if self.note:
+                yield Static(Content(self.note), id="manager-note")
             with Horizontal(classes="dialog-buttons"):
                 for member in self.staff.managers():
                     yield Button(Content(member.name), id=f"manager-{member.id}", classes="manager")
@@ -261,7 +265,7 @@ class ManagerPinDialog(ModalScreen[StaffMember | None]):
             return
         pin = self.query_one("#manager-pin", Input)
         try:
-            member = self.staff.authorize(self.selected, pin.value, self.action)
+            member = self.staff.authorize(self.selected, pin.value, self.action, journal=self.journal)
         except LoginError as exc:
             error.update(Content(str(exc)))
             pin.value = ""

@@ -11,6 +11,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
+from fiscal.journal import ClockWentBack
+
 from ...staff import LoginError
 from ..widgets import TouchKey
 
@@ -91,6 +93,9 @@ class LoginScreen(Screen[None]):
             return
         try:
             member = self.kiosk.till.staff.authenticate(self.selected, pin.value)
+        except ClockWentBack:
+            self.kiosk.confirm_clock(then=self.attempt)
+            return
         except LoginError as exc:
             error.update(str(exc))
             pin.value = ""

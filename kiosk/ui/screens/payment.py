@@ -16,7 +16,7 @@ from textual.widgets import Button, Digits, Input, Label, Static
 
 from drivers.display import change_lines
 from drivers.payment import NoTerminal, PaymentResult
-from fiscal.journal import FiscalError
+from fiscal.journal import ClockWentBack, FiscalError
 
 from ...money import AmountError, format_eur, parse_amount
 from ...receipt import sale_receipt
@@ -173,6 +173,9 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         """Make the sale a fiscal ticket; then the change, the drawer (cash) and « Ticket ? »."""
         try:
             self.sale = self.kiosk.till.checkout.complete(self.basket, tenders, change, self.member)
+        except ClockWentBack:
+            self.kiosk.confirm_clock(then=lambda: self.commit(tenders, change))
+            return
         except (PaymentError, FiscalError) as exc:
             self._error(str(exc))
             return

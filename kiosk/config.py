@@ -259,3 +259,19 @@ def resolve_data_dir(explicit: str | None) -> Path:
     if system.is_dir() and os.access(system, os.W_OK):
         return system
     return Path.home() / ".local" / "share" / "kiosk"
+
+
+SECRET_KEYS = ("password", "secret", "token", "key_file")
+
+
+def config_changes(before: dict[str, Any] | None, config: Config) -> dict[str, Any]:
+    """What changed since the configuration last recorded (for the JET): {key: [old, new]}; the whole
+    configuration the first time. Secrets are never copied, only said to have changed."""
+    after = _flatten(config.raw)
+    old = _flatten(before) if before is not None else {}
+    changes: dict[str, Any] = {}
+    for key in sorted(set(old) | set(after)):
+        if old.get(key) != after.get(key):
+            secret = any(word in key for word in SECRET_KEYS)
+            changes[key] = "(modifié)" if secret else [old.get(key), after.get(key)]
+    return changes

@@ -6,11 +6,14 @@ exactly the services the cashier's screens use.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from gpiozero.pins.mock import MockPin
 
@@ -26,7 +29,7 @@ from fiscal.keys import load_or_create_key
 
 from . import __version__
 from .catalogue import Catalogue
-from .config import Config, load_config
+from .config import Config, config_changes, load_config
 from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
 from .staff import StaffService
@@ -45,6 +48,13 @@ ANCHOR_FILE = "fiscal-anchor.json"
 class RenderedReceipt:
     data: bytes
     text: str
+
+
+def _snapshot(row: Meta | None) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(row.value)) if row is not None else None
+    except ValueError:
+        return None
 
 
 def system_clock(config: Config) -> Callable[[], datetime]:
@@ -81,6 +91,7 @@ class Till:
         )
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
         self.clock_behind: str | None = None
+        self._restored: list[str] = []
 
     @classmethod
     def open(
@@ -101,23 +112,21 @@ class Till:
         warnings = []
         anchored = (self.ledger.anchor.read() if self.ledger.anchor else None) or {}
         current = heads(conn, self.ledger.till)
-        behind = [
+        self._restored = [
             f"{journal} n°{head['seq']}"
             for journal, head in (anchored.get("heads") or {}).items()
             if current.get(journal, {}).get("seq", 0) < head.get("seq", 0)
         ]
-        if behind:
-            self.ledger.record_event(conn, "RESTORE_DETECTED", {"anchored": behind})
+        if self._restored:
             warnings.append(
                 "Données fiscales plus anciennes que le dernier état connu (restauration ou suppression) : "
                 "l'événement est journalisé, prévenez votre responsable."
             )
         self.clock_behind = self.ledger.clock_behind(conn)
         if self.clock_behind is None:
-            self.ledger.record_event(conn, "START", {"version": __version__})
-        else:  # nothing can be signed before a manager confirms the time (UI, or `kiosk fiscal clock`)
+            self._journal_start(conn)
+        else:  # nothing can be signed before a manager confirms the time (UI: at start or login)
             warnings.append(CLOCK_BEHIND_MESSAGE)
-        self.ledger.anchor_heads(conn)
         for _, label in self.print_queue.recover():
             warnings.append(
                 f"{label} était en cours d'impression à l'arrêt de la caisse : regardez l'imprimante, "
@@ -125,13 +134,28 @@ class Till:
             )
         return warnings
 
+    def _journal_start(self, conn: sqlite3.Connection) -> None:
+        """The start's JET entries: restore detected, START, software update, configuration changes."""
+        if self._restored:
+            self.ledger.record_event(conn, "RESTORE_DETECTED", {"anchored": self._restored})
+        self.ledger.record_event(conn, "START", {"version": __version__})
+        previous = Meta.get_or_none(Meta.key == "software_version")
+        if previous is not None and previous.value != __version__:
+            self.ledger.record_event(conn, "SOFTWARE_UPDATE", {"from": previous.value, "to": __version__})
+        changes = config_changes(_snapshot(Meta.get_or_none(Meta.key == "config")), self.config)
+        if changes:
+            self.ledger.record_event(conn, "CONFIG_CHANGED", {"changes": changes})
+        with self.db.atomic():
+            Meta.replace(key="software_version", value=__version__).execute()
+            Meta.replace(key="config", value=json.dumps(self.config.raw, sort_keys=True)).execute()
+        self.ledger.anchor_heads(conn)
+
     def confirm_clock(self, manager: str) -> None:
         """A manager confirmed the time although it is earlier than the journals: journal it, then start."""
         conn = self.db.connection()
         self.ledger.confirm_clock_back(conn, manager)
         if self.clock_behind is not None:
-            self.ledger.record_event(conn, "START", {"version": __version__})
-            self.ledger.anchor_heads(conn)
+            self._journal_start(conn)
         self.clock_behind = None
 
     def device_notes(self) -> list[str]:

@@ -1,0 +1,41 @@
+"""What the JET records at start: configuration changes (secrets masked), software updates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import kiosk.till
+from kiosk.demo import SIMULATED_DEVICES
+from kiosk.till import Till
+
+
+def _jet(till: Till, code: str) -> list[dict]:
+    rows = till.db.execute_sql(
+        "SELECT body FROM fiscal_record WHERE journal='JET' AND rtype=? ORDER BY seq", (code,)
+    )
+    return [json.loads(body)["details"] for (body,) in rows]
+
+
+def test_configuration_change_and_update_are_journaled(till: Till, monkeypatch: pytest.MonkeyPatch) -> None:
+    till.start()
+    first = _jet(till, "CONFIG_CHANGED")
+    assert len(first) == 1 and first[0]["changes"]["shop.siret"] == [None, "82345678500018"]
+    till.stop()
+
+    data_dir: Path = till.data_dir
+    (data_dir / "kiosk.toml").write_text(SIMULATED_DEVICES + "[receipt]\nauto_print = true\n", "utf-8")
+    monkeypatch.setattr(kiosk.till, "__version__", "9.9.9")
+    again = Till.open(data_dir)
+    again.start()
+    changes = _jet(again, "CONFIG_CHANGED")
+    assert changes[-1]["changes"] == {"receipt.auto_print": [False, True]}
+    assert _jet(again, "SOFTWARE_UPDATE")[-1] == {"from": kiosk.__version__, "to": "9.9.9"}
+    again.stop()
+
+    unchanged = Till.open(data_dir)
+    unchanged.start()
+    assert len(_jet(unchanged, "CONFIG_CHANGED")) == 2  # nothing new to say
+    unchanged.db.close()

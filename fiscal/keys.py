@@ -65,8 +65,16 @@ class SigningKey:
         return base64.b64encode(self.private_key.sign(message)).decode("ascii")
 
 
-def load_or_create_key(path: Path) -> tuple[SigningKey, bool]:
-    """Load the till key, or create it (0600) on first start; returns (key, created)."""
+def load_or_create_key(path: Path, *, may_create: bool = True) -> tuple[SigningKey, bool]:
+    """Load the till key, or create it (0600) on first start; returns (key, created).
+
+    `may_create=False` when the journals already hold signatures: a lost key is then an incident to
+    resolve by restoring it (or a recorded rotation), never a silent new key."""
+    if not path.exists() and not may_create:
+        raise KeyFileError(
+            f"{path} : clé fiscale de la caisse introuvable alors que des enregistrements signés existent. "
+            "Restaurez-la depuis la sauvegarde du répertoire de données (ne créez pas de nouvelle clé)."
+        )
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:

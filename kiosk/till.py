@@ -69,7 +69,13 @@ class Till:
         self.clock = clock or system_clock(config)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.db = open_database(data_dir / DB_NAME)
-        key, self.key_created = load_or_create_key(data_dir / KEY_FILE)
+        signed_before = (
+            self.db.execute_sql(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'fiscal_key')"
+            ).fetchone()[0]
+            and self.db.execute_sql("SELECT EXISTS (SELECT 1 FROM fiscal_key)").fetchone()[0]
+        )
+        key, self.key_created = load_or_create_key(data_dir / KEY_FILE, may_create=not signed_before)
         self.ledger = FiscalLedger(config.till_id, key, self.clock, Anchor(data_dir / ANCHOR_FILE))
         new_key = self.ledger.setup(self.db.connection())
         if new_key:

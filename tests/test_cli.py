@@ -46,6 +46,14 @@ def test_sim_sales_then_verify_then_tamper(tmp_path: Path) -> None:
 
     as_json = run(data, "fiscal", "verify", "--json")
     assert as_json.returncode == 1 and '"seq": 42' in as_json.stdout
+    conn = sqlite3.connect(data / "kiosk.sqlite")
+    failures = conn.execute("SELECT COUNT(*) FROM fiscal_record WHERE rtype = 'INTEGRITY_FAILURE'").fetchone()
+    assert failures[0] == 2  # each failed check is itself journaled
+    conn.close()
+
+    (data / "keys" / "fiscal-ed25519.pem").unlink()
+    lost = run(data, "sim", "sales", "--count", "1")
+    assert lost.returncode == 2 and "Restaurez-la depuis la sauvegarde" in lost.stderr
 
 
 def test_sim_refuses_a_real_data_directory(tmp_path: Path) -> None:

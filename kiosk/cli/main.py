@@ -318,6 +318,27 @@ def _hw_test(till, device: str | None, wait: bool) -> int:  # type: ignore[no-un
     return 1 if failed else 0
 
 
+def _journal_integrity_failure(args: argparse.Namespace, data_dir: Path, db_path: Path, report) -> None:  # type: ignore[no-untyped-def]
+    """NF525: a failed integrity check is itself a technical event. Best effort: a damaged directory
+    (no key, unreadable config) must not hide the verification's own output."""
+    import sqlite3
+
+    from fiscal.journal import FiscalError, FiscalLedger
+    from fiscal.keys import load_or_create_key
+
+    from ..till import KEY_FILE, system_clock
+
+    try:
+        config = load_config(args.config, data_dir)
+        key, _ = load_or_create_key(data_dir / KEY_FILE, may_create=False)
+        conn = sqlite3.connect(db_path, isolation_level=None)
+        ledger = FiscalLedger(config.till_id, key, system_clock(config))
+        details = {"problems": len(report.problems), "first": [p.line() for p in report.problems[:10]]}
+        ledger.record_event(conn, "INTEGRITY_FAILURE", details)
+    except (ConfigError, KeyFileError, FiscalError, sqlite3.Error) as exc:
+        print(f"(échec de vérification non journalisé : {exc})", file=sys.stderr)
+
+
 def _fiscal_verify(args: argparse.Namespace, data_dir: Path) -> int:
     """Read-only: opens the database without migrating or journaling anything."""
     import sqlite3
@@ -335,6 +356,8 @@ def _fiscal_verify(args: argparse.Namespace, data_dir: Path) -> int:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     report = verify_database(conn, anchor=Anchor(data_dir / ANCHOR_FILE).read())
     print_report(report, as_json=args.json)
+    if not report.ok:
+        _journal_integrity_failure(args, data_dir, db_path, report)
     if not args.json:
         sys.stdout.flush()
     return 0 if report.ok else 1

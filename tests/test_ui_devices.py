@@ -229,3 +229,20 @@ async def test_drawer_sensor_shows_tiroir_ouvert(till: Till) -> None:
         drawer.sensor.drive_low()  # type: ignore[union-attr]
         await pilot.pause(0.7)
         assert "TIROIR OUVERT" not in app.sub_title and "Camille" in app.sub_title
+
+
+async def test_training_mode_sells_fictitious_tickets_outside_the_grand_totals(till: Till) -> None:
+    marc = next(m for m in till.staff.members() if m.name == "Marc")
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press("f9")
+        await pilot.click(f"#manager-{marc.id}")
+        await pilot.press(*"222222", "enter")
+        assert "MODE FORMATION" in app.sub_title
+        await pilot.press(*"BOUL-001", "enter", "f12", "enter", "f9")
+        preview = str(app.screen.query_one("#receipt-text", Static).render())
+        assert "MODE FORMATION - ticket fictif" in preview and "T01-F000001" in preview
+    assert tickets(till) == []  # nothing in the real ticket journal, so nothing in the grand totals
+    training = till.db.execute_sql("SELECT COUNT(*) FROM fiscal_record WHERE journal = 'TRAINING'").fetchone()
+    assert training[0] == 1 and jet(till, "TRAINING_ON")[0]["details"]["authorised_by"] == "Marc"

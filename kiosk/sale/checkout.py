@@ -45,7 +45,8 @@ class CompletedSale:
 
     @property
     def number(self) -> str:
-        return f"{self.record.till}-{self.record.seq:06d}"
+        training = "F" if self.record.journal == "TRAINING" else ""  # never mistaken for a real ticket
+        return f"{self.record.till}-{training}{self.record.seq:06d}"
 
     @property
     def change(self) -> int:

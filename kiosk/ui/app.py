@@ -84,16 +84,18 @@ class KioskApp(App[None]):
         is_open = bool(self.till.drawer_open())
         if is_open != self.has_class("-drawer-open"):
             self.set_class(is_open, "-drawer-open")
-            self._update_sub_title()
+            self.update_sub_title()
             if is_open:
                 self.notify("Tiroir-caisse ouvert", timeout=3)
 
-    def _update_sub_title(self) -> None:
+    def update_sub_title(self) -> None:
         parts = [f"Caisse {self.till.config.till_id}"]
         if self.member is not None:
             parts.append(f"{self.member.name} ({self.member.role_label})")
         if self.has_class("-drawer-open"):
             parts.append("TIROIR OUVERT")
+        if self.till.checkout.training:
+            parts.append("MODE FORMATION — tickets fictifs")
         self.sub_title = " — ".join(parts)
 
     def on_unmount(self) -> None:
@@ -112,7 +114,7 @@ class KioskApp(App[None]):
 
     def logged_in(self, member: StaffMember) -> None:
         self.member = member
-        self._update_sub_title()
+        self.update_sub_title()
         self.switch_screen(SaleScreen(member))
         self.collect_garbage()
 
@@ -130,7 +132,7 @@ class KioskApp(App[None]):
         if self.member is not None:
             self.till.staff.logout(self.member)
         self.member = None
-        self._update_sub_title()
+        self.update_sub_title()
         self.switch_screen(LoginScreen())
 
     @work(thread=True, group="devices")

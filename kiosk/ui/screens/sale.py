@@ -53,6 +53,7 @@ class SaleScreen(Screen[None]):
         Binding("f4", "quantity", "Quantité", id="sale.qty", tooltip="Changer la quantité de la ligne"),
         Binding("f6", "free_amount", "Montant libre", id="sale.free", tooltip="Article hors catalogue"),
         Binding("f7", "printing", "Impressions", id="sale.print", tooltip="Relancer l'imprimante"),
+        Binding("f9", "training", "Formation", id="sale.training", tooltip="Mode formation (responsable)"),
         Binding("f8", "delete_line", "Supprimer", id="sale.delete", tooltip="Supprimer la ligne choisie"),
         Binding("f12", "pay", "Encaisser", id="sale.pay", tooltip="Encaisser en espèces"),
         Binding(
@@ -458,6 +459,31 @@ class SaleScreen(Screen[None]):
             self.say(f"Tiroir ouvert hors vente, autorisé par {manager.name}.")
 
         self.app.push_screen(ManagerPinDialog(self.kiosk.till.staff, "Ouvrir le tiroir"), authorised)
+
+    def action_training(self) -> None:
+        """Training mode: fictitious tickets in their own journal, never in the grand totals (NF525)."""
+        checkout = self.kiosk.till.checkout
+        if not self.basket.is_empty:
+            self.say("Terminez ou videz le panier avant de changer de mode.", error=True)
+            return
+        turning_on = not checkout.training
+        action = "Passer en mode formation" if turning_on else "Quitter le mode formation"
+
+        def authorised(manager: StaffMember | None) -> None:
+            if manager is None:
+                return
+            checkout.training = turning_on
+            code = "TRAINING_ON" if turning_on else "TRAINING_OFF"
+            self.kiosk.till.ledger.record_event(
+                self.kiosk.till.db.connection(),
+                code,
+                {"user": self.member.name, "authorised_by": manager.name},
+            )
+            self.kiosk.set_class(turning_on, "-training")
+            self.kiosk.update_sub_title()
+            self.say("MODE FORMATION : tickets fictifs." if turning_on else "Retour aux ventes réelles.")
+
+        self.app.push_screen(ManagerPinDialog(self.kiosk.till.staff, action), authorised)
 
     def action_logout(self) -> None:
         if not self.basket.is_empty:

@@ -27,6 +27,7 @@ JET = "JET"
 ARCHIVE = "ARCHIVE"
 TRAINING = "TRAINING"
 JOURNALS = (TICKET, DUPLICATE, CLOSURE, JET, ARCHIVE, TRAINING)
+KEY_ROTATION = "KEY_ROTATION"  # JET: a new till key, announced under the previous one
 CLOCK_BACK = "CLOCK_BACK"  # JET: a manager confirmed a clock earlier than the journals
 
 JOURNAL_LABELS = {
@@ -211,6 +212,22 @@ class FiscalLedger:
         """Journal a technical event (JET) in its own transaction unless one is open."""
         with transaction(conn):
             return self.append(conn, JET, code, {"event": code, "details": details or {}}, **kwargs)
+
+    def rotate_key(self, conn: sqlite3.Connection, new_key: SigningKey, by: str) -> Record:
+        """Introduce `new_key`: registered and announced in the JET by a record signed with the current
+        key (so the chain of trust runs from the first key), then used for every record after it."""
+        old_id = self.key.key_id
+        ts_utc, _, _ = stamp(self.clock())
+        with transaction(conn):
+            conn.execute(
+                "INSERT INTO fiscal_key (key_id, till, public_pem, created_utc) VALUES (?, ?, ?, ?)",
+                (new_key.key_id, self.till, new_key.public_pem, ts_utc),
+            )
+            details = {"old": old_id, "new": new_key.key_id, "new_pem": new_key.public_pem, "by": by}
+            record = self.append(conn, JET, KEY_ROTATION, {"event": KEY_ROTATION, "details": details})
+        self.key = new_key
+        self.anchor_heads(conn)
+        return record
 
     def clock_behind(self, conn: sqlite3.Connection) -> str | None:
         """The newest record's UTC time when the clock reads earlier and no confirmation covers it."""

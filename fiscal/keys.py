@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +30,13 @@ def public_pem(public_key: Ed25519PublicKey) -> str:
 
 
 def load_public_pem(pem: str | bytes) -> Ed25519PublicKey:
+    """The first public key of a PEM text (a till's export lists its keys oldest first: the first one
+    is the root the others were introduced under)."""
     data = pem.encode("ascii") if isinstance(pem, str) else pem
-    key = serialization.load_pem_public_key(data)
+    block = re.search(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", data, re.DOTALL)
+    if block is None:
+        raise KeyFileError("aucune clé publique PEM dans ce fichier")
+    key = serialization.load_pem_public_key(block.group(0))
     if not isinstance(key, Ed25519PublicKey):
         raise KeyFileError("ce n'est pas une clé publique Ed25519")
     return key
@@ -88,6 +94,11 @@ def load_or_create_key(path: Path, *, may_create: bool = True) -> tuple[SigningK
                 f"{path} : ce n'est pas une clé privée Ed25519 ; restaurez la clé de la caisse."
             )
         return SigningKey(private, path), False
+    return create_key(path), True
+
+
+def create_key(path: Path) -> SigningKey:
+    """A new Ed25519 key written to `path` (which must not exist), mode 0600, fsynced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     private = Ed25519PrivateKey.generate()
@@ -99,4 +110,38 @@ def load_or_create_key(path: Path, *, may_create: bool = True) -> tuple[SigningK
         fh.write(pem)
         fh.flush()
         os.fsync(fh.fileno())
-    return SigningKey(private, path), True
+    return SigningKey(private, path)
+
+
+def pending_key_path(path: Path) -> Path:
+    return path.with_name(path.name + ".new")
+
+
+def retired_key_path(path: Path, key_id: str) -> Path:
+    return path.parent / "retired" / f"{key_id}.pem"
+
+
+def install_rotated_key(path: Path, old_key_id: str) -> None:
+    """After the rotation is journaled: keep the old key under retired/, put the new one in place.
+    Each step is a rename, so a stop in between is finished at the next start (`finish_rotation`)."""
+    pending = pending_key_path(path)
+    retired = retired_key_path(path, old_key_id)
+    retired.parent.mkdir(mode=0o700, exist_ok=True)
+    if path.exists() and not retired.exists():
+        os.replace(path, retired)
+    os.replace(pending, path)
+
+
+def finish_rotation(path: Path, registered: set[str]) -> bool:
+    """A stop between journaling a rotation and swapping the files: finish the swap (True) when the
+    pending key is registered in the journals; a pending key that never was is discarded."""
+    pending = pending_key_path(path)
+    if not pending.exists():
+        return False
+    new_key, _ = load_or_create_key(pending, may_create=False)
+    if new_key.key_id not in registered:
+        pending.unlink()
+        return False
+    old_key, _ = load_or_create_key(path, may_create=False)
+    install_rotated_key(path, old_key.key_id)
+    return True

@@ -25,7 +25,13 @@ from drivers.scale import Scale, open_scale
 from drivers.scanner import Scanner, ScanResult, open_scanners
 from fiscal.anchor import Anchor
 from fiscal.journal import FiscalLedger, heads
-from fiscal.keys import load_or_create_key
+from fiscal.keys import (
+    create_key,
+    finish_rotation,
+    install_rotated_key,
+    load_or_create_key,
+    pending_key_path,
+)
 
 from . import __version__
 from .catalogue import Catalogue
@@ -75,6 +81,9 @@ class Till:
             ).fetchone()[0]
             and self.db.execute_sql("SELECT EXISTS (SELECT 1 FROM fiscal_key)").fetchone()[0]
         )
+        if signed_before:
+            registered = {row[0] for row in self.db.execute_sql("SELECT key_id FROM fiscal_key")}
+            finish_rotation(data_dir / KEY_FILE, registered)
         key, self.key_created = load_or_create_key(data_dir / KEY_FILE, may_create=not signed_before)
         self.ledger = FiscalLedger(config.till_id, key, self.clock, Anchor(data_dir / ANCHOR_FILE))
         new_key = self.ledger.setup(self.db.connection())
@@ -163,6 +172,19 @@ class Till:
         if self.clock_behind is not None:
             self._journal_start(conn)
         self.clock_behind = None
+
+    def rotate_key(self, by: str) -> str:
+        """Replace the till's signing key (journaled under the old one); returns the new key id."""
+        path = self.data_dir / KEY_FILE
+        pending = pending_key_path(path)
+        if pending.exists():
+            pending.unlink()  # a rotation that never reached the journals
+        new_key = create_key(pending)
+        old_id = self.ledger.key.key_id
+        self.ledger.rotate_key(self.db.connection(), new_key, by)
+        install_rotated_key(path, old_id)
+        new_key.path = path
+        return new_key.key_id
 
     def device_notes(self) -> list[str]:
         """What the cashier should know about the devices at start (French)."""

@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
         "--date", type=date.fromisoformat, help="AAAA-MM-JJ dans la période (défaut : aujourd'hui)"
     )
 
+    fiscal.add_parser("rotate-key", help="remplace la clé de signature (rotation journalisée)")
+    export_key = fiscal.add_parser("export-key", help="clé(s) publique(s) de la caisse, en PEM")
+    export_key.add_argument("--out", type=Path, help="fichier de sortie (défaut : écran)")
+
     archive = fiscal.add_parser("archive", help="archive fiscale signée d'une période (ZIP)")
     archive.add_argument("--period", required=True, help="AAAA-MM-JJ, AAAA-MM ou AAAA")
     archive.add_argument("--out", type=Path, required=True, help="fichier .zip (ou répertoire)")
@@ -101,6 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             return _reprint(till, args.number)
         if args.command == "fiscal" and args.action == "close":
             return _close(till, args.period, args.date)
+        if args.command == "fiscal" and args.action == "rotate-key":
+            import getpass
+
+            new_id = till.rotate_key(f"ssh:{getpass.getuser()}")
+            print(f"Nouvelle clé {new_id} en service ; rotation journalisée (JET KEY_ROTATION).")
+            print("Publiez la nouvelle clé publique : kiosk fiscal export-key --out cle.pem")
+            return 0
+        if args.command == "fiscal" and args.action == "export-key":
+            return _export_key(till, args.out)
         if args.command == "fiscal" and args.action == "archive":
             return _archive(till, args.period, args.out)
         if args.command == "report":
@@ -208,6 +221,20 @@ def _close(till, period: str, day: date | None) -> int:  # type: ignore[no-untyp
         print(exc, file=sys.stderr)
         return 1
     print(z_report_from_record(record).as_text())
+    return 0
+
+
+def _export_key(till, out: Path | None) -> int:  # type: ignore[no-untyped-def]
+    """Every public key the journals were signed with, oldest first, the one in service last."""
+    rows = till.db.execute_sql("SELECT key_id, public_pem FROM fiscal_key ORDER BY created_utc").fetchall()
+    text = "".join(pem for _, pem in rows)
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, "ascii")
+        print(
+            f"{len(rows)} clé(s) publique(s) écrite(s) dans {out} ; clé en service {till.ledger.key.key_id}"
+        )
     return 0
 
 

@@ -24,7 +24,7 @@ from drivers.printer import Document, Printer, SimulatedPrinter, open_printer, p
 from drivers.scale import Scale, open_scale
 from drivers.scanner import Scanner, ScanResult, open_scanners
 from fiscal.anchor import Anchor
-from fiscal.journal import FiscalLedger, heads
+from fiscal.journal import JOURNAL_LABELS, FiscalLedger, heads
 from fiscal.keys import (
     create_key,
     finish_rotation,
@@ -128,7 +128,7 @@ class Till:
         anchored = (self.ledger.anchor.read() if self.ledger.anchor else None) or {}
         current = heads(conn, self.ledger.till)
         self._restored = [
-            f"{journal} n°{head['seq']}"
+            f"{JOURNAL_LABELS.get(journal, journal)} n°{head['seq']}"
             for journal, head in (anchored.get("heads") or {}).items()
             if current.get(journal, {}).get("seq", 0) < head.get("seq", 0)
         ]

@@ -246,3 +246,26 @@ async def test_training_mode_sells_fictitious_tickets_outside_the_grand_totals(t
     assert tickets(till) == []  # nothing in the real ticket journal, so nothing in the grand totals
     training = till.db.execute_sql("SELECT COUNT(*) FROM fiscal_record WHERE journal = 'TRAINING'").fetchone()
     assert training[0] == 1 and jet(till, "TRAINING_ON")[0]["details"]["authorised_by"] == "Marc"
+
+
+async def test_manager_reads_x_then_closes_the_day_and_the_z_prints(till: Till) -> None:
+    from kiosk.ui.screens.reports import ReportsScreen
+
+    marc = next(m for m in till.staff.members() if m.name == "Marc")
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press(*"BOUL-001", "enter", "f12", "enter", "f10")
+        await pilot.press("f5")
+        await pilot.click(f"#manager-{marc.id}")
+        await pilot.press(*"222222", "enter")
+        assert isinstance(app.screen, ReportsScreen)
+        assert "RAPPORT X" in str(app.screen.query_one("#report-text", Static).render())
+        await pilot.press("f5")
+        await app.workers.wait_for_complete()
+        assert "RAPPORT Z" in str(app.screen.query_one("#report-text", Static).render())
+        await pilot.press("f5")  # a day closes once
+        assert "déjà clôturée" in str(app.screen.query_one("#report-error", Static).render())
+    assert b"RAPPORT Z" in till.printer.last_bytes  # type: ignore[attr-defined]
+    closures = till.db.execute_sql("SELECT COUNT(*) FROM fiscal_record WHERE journal='CLOSURE'").fetchone()
+    assert closures[0] == 1

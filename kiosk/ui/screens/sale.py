@@ -39,6 +39,7 @@ from ..widgets import TouchKey
 from .dialogs import FreeAmountDialog, ManagerPinDialog, PrintJobsDialog, QuantityDialog, UnknownCodeDialog
 from .payment import PaymentOutcome, PaymentScreen
 from .receipt import ReceiptScreen
+from .reports import ReportsScreen
 
 if TYPE_CHECKING:
     from ..app import KioskApp
@@ -53,6 +54,7 @@ class SaleScreen(Screen[None]):
         Binding("f4", "quantity", "Quantité", id="sale.qty", tooltip="Changer la quantité de la ligne"),
         Binding("f6", "free_amount", "Montant libre", id="sale.free", tooltip="Article hors catalogue"),
         Binding("f7", "printing", "Impressions", id="sale.print", tooltip="Relancer l'imprimante"),
+        Binding("f5", "reports", "Rapports", id="sale.reports", tooltip="Rapport X, clôture Z (responsable)"),
         Binding("f9", "training", "Formation", id="sale.training", tooltip="Mode formation (responsable)"),
         Binding("f8", "delete_line", "Supprimer", id="sale.delete", tooltip="Supprimer la ligne choisie"),
         Binding("f12", "pay", "Encaisser", id="sale.pay", tooltip="Encaisser en espèces"),
@@ -459,6 +461,13 @@ class SaleScreen(Screen[None]):
             self.say(f"Tiroir ouvert hors vente, autorisé par {manager.name}.")
 
         self.app.push_screen(ManagerPinDialog(self.kiosk.till.staff, "Ouvrir le tiroir"), authorised)
+
+    def action_reports(self) -> None:
+        def authorised(manager: StaffMember | None) -> None:
+            if manager is not None:
+                self.app.push_screen(ReportsScreen(manager))
+
+        self.app.push_screen(ManagerPinDialog(self.kiosk.till.staff, "Rapports et clôture"), authorised)
 
     def action_training(self) -> None:
         """Training mode: fictitious tickets in their own journal, never in the grand totals (NF525)."""

@@ -1,0 +1,92 @@
+"""Reports for a manager: X (any time, resets nothing), closing the day (Z), printing either."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from drivers.printer import Document, Text
+from fiscal.closures import close_day
+from fiscal.journal import FiscalError
+from fiscal.reports import PeriodReport, x_report, z_report_from_record
+
+from ...staff import StaffMember
+
+if TYPE_CHECKING:
+    from ..app import KioskApp
+
+
+class ReportsScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("f2", "x_report", "Rapport X", id="reports.x", tooltip="Totaux du jour, sans remise à zéro"),
+        Binding("f5", "close_day", "Clôture (Z)", id="reports.z", tooltip="Clôturer la journée"),
+        Binding("f9", "print", "Imprimer", id="reports.print", tooltip="Imprimer le rapport affiché"),
+        Binding("escape", "dismiss(None)", "Fermer", id="reports.close", tooltip="Revenir à la vente"),
+    ]
+
+    def __init__(self, manager: StaffMember):
+        super().__init__()
+        self.manager = manager
+        self.report: PeriodReport | None = None
+
+    @property
+    def kiosk(self) -> KioskApp:
+        return cast("KioskApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="reports"):
+            yield Label(Content(f"Rapports — {self.manager.name}"), classes="section-title")
+            with VerticalScroll(id="report-scroll"):
+                yield Static("", id="report-text")
+            yield Static("", id="report-error", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Rapport X (F2)", id="report-x", variant="primary")
+                yield Button("Clôturer la journée (F5)", id="report-z", variant="warning")
+                yield Button("Imprimer (F9)", id="report-print")
+                yield Button("Fermer", id="report-close")
+
+    def on_mount(self) -> None:
+        self.action_x_report()
+
+    def show(self, report: PeriodReport) -> None:
+        self.report = report
+        self.query_one("#report-text", Static).update(Content(report.as_text()))
+        self.query_one("#report-error", Static).update("")
+
+    def action_x_report(self) -> None:
+        till = self.kiosk.till
+        self.show(x_report(till.ledger, till.db.connection(), till.clock().date()))
+
+    def action_close_day(self) -> None:
+        till = self.kiosk.till
+        try:
+            record = close_day(till.ledger, till.db.connection(), till.clock().date(), force_today=True)
+        except FiscalError as exc:
+            self.query_one("#report-error", Static).update(Content(str(exc)))
+            return
+        till.ledger.record_event(till.db.connection(), "DAY_CLOSED_BY", {"user": self.manager.name})
+        self.show(z_report_from_record(record))
+        self.action_print()
+
+    def action_print(self) -> None:
+        if self.report is None:
+            return
+        doc: Document = [Text(line) for line in self.report.as_text().splitlines()]
+        rendered = self.kiosk.till.render(doc)
+        self.kiosk.print_receipt(self.report.title(), rendered.data)
+        self.app.notify("Rapport envoyé à l'imprimante.", timeout=3)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        actions = {
+            "report-x": self.action_x_report,
+            "report-z": self.action_close_day,
+            "report-print": self.action_print,
+        }
+        actions.get(event.button.id or "", lambda: self.dismiss(None))()

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         "--date", type=date.fromisoformat, help="AAAA-MM-JJ dans la période (défaut : aujourd'hui)"
     )
 
+    purge = fiscal.add_parser("purge", help="purge des périodes archivées de plus de 6 ans (contrôles)")
+    purge.add_argument("--before", type=date.fromisoformat, required=True, help="AAAA-MM-JJ")
     fiscal.add_parser("rotate-key", help="remplace la clé de signature (rotation journalisée)")
     export_key = fiscal.add_parser("export-key", help="clé(s) publique(s) de la caisse, en PEM")
     export_key.add_argument("--out", type=Path, help="fichier de sortie (défaut : écran)")
@@ -105,6 +107,16 @@ def main(argv: list[str] | None = None) -> int:
             return _reprint(till, args.number)
         if args.command == "fiscal" and args.action == "close":
             return _close(till, args.period, args.date)
+        if args.command == "fiscal" and args.action == "purge":
+            from fiscal.conservation import check_purge
+            from fiscal.journal import FiscalError
+
+            try:
+                check_purge(till.db.connection(), till.ledger.till, args.before, till.clock().date())
+            except FiscalError as exc:
+                print(exc, file=sys.stderr)
+                return 1
+            return 0
         if args.command == "fiscal" and args.action == "rotate-key":
             import getpass
 

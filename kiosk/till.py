@@ -160,6 +160,7 @@ class Till:
         changes = config_changes(_snapshot(Meta.get_or_none(Meta.key == "config")), self.config)
         if changes:
             self.ledger.record_event(conn, "CONFIG_CHANGED", {"changes": changes})
+        self.checkout.close_previous_days(self.clock().date())  # a till idle for days closes them now
         with self.db.atomic():
             Meta.replace(key="software_version", value=__version__).execute()
             Meta.replace(key="config", value=json.dumps(self.config.raw, sort_keys=True)).execute()

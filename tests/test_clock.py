@@ -83,3 +83,18 @@ def test_an_unconfirmed_earlier_timestamp_is_still_reported(set_back: tuple[Path
     with till.db.atomic():
         till.ledger.append(conn, "JET", "TEST", {"event": "TEST"}, allow_clock_back=True)
     assert any("horodatage antérieur" in p for p in _verify(till))
+
+
+def test_start_closes_the_days_left_open(tmp_path: Path) -> None:
+    clock = SimClock(datetime(2026, 11, 20, 10, 0, tzinfo=PARIS))
+    till = open_demo_till(tmp_path / "data", clock=clock)
+    simulate_sales(till, 2, seed=1)
+    till.db.close()
+    clock.now += timedelta(days=3)  # the shop was closed for three days
+    again = Till.open(tmp_path / "data", clock=clock)
+    again.start()
+    periods = again.db.execute_sql(
+        "SELECT json_extract(body, '$.period') FROM fiscal_record WHERE journal = 'CLOSURE'"
+    ).fetchall()
+    assert [p[0] for p in periods] == ["2026-11-20"]
+    again.db.close()

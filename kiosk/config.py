@@ -15,6 +15,7 @@ from stdnum.fr import siret as stdnum_siret
 from stdnum.fr import tva as stdnum_tva
 
 from drivers.barcode import compile_layouts
+from fiscal.fec import FecError, fec_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 USER_CONFIG_NAME = "kiosk.toml"
@@ -92,6 +93,10 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "till.timezone": (_timezone, "un fuseau horaire IANA, par exemple Europe/Paris"),
     "till.training": (_bool, "true ou false"),
     "fiscal.first_month": (_int_range(1, 12), "le premier mois de l'exercice, de 1 à 12"),
+    "fiscal.archive_dir": (
+        lambda v: isinstance(v, str),
+        "un répertoire (une clé USB montée) ; vide : data-dir/archives",
+    ),
     "receipt.auto_print": (_bool, "true ou false"),
     "receipt.logo": (lambda v: isinstance(v, str), "le chemin d'une image PNG ou BMP (vide : pas de logo)"),
     "receipt.header": (_lines, "une liste de lignes de texte"),
@@ -205,6 +210,10 @@ class Config:
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.raw["till"]["timezone"])
 
+    def fec_accounts(self) -> dict[str, Any]:
+        """The FEC journal and accounts: defaults with the shop's `[fiscal.fec]` settings merged in."""
+        return fec_config(self.section("fiscal.fec"))
+
     def section(self, dotted: str) -> dict[str, Any]:
         value = self.get(dotted, {})
         return dict(value) if isinstance(value, dict) else {}
@@ -220,9 +229,26 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"{path} : TOML invalide ({exc})"]) from None
 
 
+FEC_PREFIX = "fiscal.fec."
+
+
+def _check_fec(flat: dict[str, Any]) -> list[str]:
+    """The accounting export's journal and accounts (fiscal.fec.*), checked by the FEC module itself."""
+    section = {k.removeprefix(FEC_PREFIX): v for k, v in flat.items() if k.startswith(FEC_PREFIX)}
+    if not section:
+        return []
+    try:
+        fec_config(_unflatten(section))
+    except (FecError, TypeError, AttributeError, ValueError) as exc:
+        return [f"fiscal.fec : {exc}"]
+    return []
+
+
 def validate(flat: dict[str, Any]) -> list[str]:
-    problems = []
+    problems = _check_fec(flat)
     for key, value in sorted(flat.items()):
+        if key.startswith(FEC_PREFIX):
+            continue
         if key not in SCHEMA:
             problems.append(f"{key} : clé inconnue")
             continue

@@ -24,7 +24,8 @@ from drivers.printer import Document, Printer, SimulatedPrinter, open_printer, p
 from drivers.scale import Scale, open_scale
 from drivers.scanner import Scanner, ScanResult, open_scanners
 from fiscal.anchor import Anchor
-from fiscal.journal import JOURNAL_LABELS, FiscalLedger, heads
+from fiscal.archive import ArchiveInfo, build_archive
+from fiscal.journal import ARCHIVE, JET, JOURNAL_LABELS, FiscalLedger, heads, transaction
 from fiscal.keys import (
     create_key,
     finish_rotation,
@@ -173,6 +174,30 @@ class Till:
         if self.clock_behind is not None:
             self._journal_start(conn)
         self.clock_behind = None
+
+    def archive(self, period: str, out: Path) -> ArchiveInfo:
+        """The signed archive of `period` (YYYY-MM-DD, YYYY-MM or YYYY), recorded with its hash in the
+        ARCHIVE journal and the JET. Raises ArchiveError, FiscalError or ValueError (French)."""
+        conn = self.db.connection()
+        info = build_archive(
+            conn,
+            self.ledger.key,
+            self.ledger.till,
+            period,
+            out,
+            fec_config=self.config.fec_accounts(),
+            when=self.clock(),
+        )
+        with transaction(conn):
+            self.ledger.append(conn, ARCHIVE, "ARCHIVE", info.body())
+            self.ledger.append(conn, JET, "ARCHIVE", {"event": "ARCHIVE", "details": info.body()})
+        self.ledger.anchor_heads(conn)
+        return info
+
+    @property
+    def archive_dir(self) -> Path:
+        configured = self.config.get("fiscal.archive_dir", "")
+        return Path(configured) if configured else self.data_dir / "archives"
 
     def rotate_key(self, by: str) -> str:
         """Replace the till's signing key (journaled under the old one); returns the new key id."""

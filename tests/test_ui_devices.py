@@ -266,6 +266,9 @@ async def test_manager_reads_x_then_closes_the_day_and_the_z_prints(till: Till) 
         assert "RAPPORT Z" in str(app.screen.query_one("#report-text", Static).render())
         await pilot.press("f5")  # a day closes once
         assert "déjà clôturée" in str(app.screen.query_one("#report-error", Static).render())
+        await pilot.click("#archive-day")
+        archives = list((till.data_dir / "archives").glob("*.zip"))
+        assert len(archives) == 1 and any("Archive enregistrée" in n.message for n in app._notifications)
     assert b"RAPPORT Z" in till.printer.last_bytes  # type: ignore[attr-defined]
     closures = till.db.execute_sql("SELECT COUNT(*) FROM fiscal_record WHERE journal='CLOSURE'").fetchone()
     assert closures[0] == 1

@@ -251,20 +251,14 @@ def _export_key(till, out: Path | None) -> int:  # type: ignore[no-untyped-def]
 
 
 def _archive(till, period: str, out: Path) -> int:  # type: ignore[no-untyped-def]
-    """Build the signed archive, then record it (with its hash) in the ARCHIVE journal and the JET."""
-    from fiscal.archive import ArchiveError, build_archive
-    from fiscal.journal import ARCHIVE, FiscalError, transaction
+    from fiscal.archive import ArchiveError
+    from fiscal.journal import FiscalError
 
-    conn = till.db.connection()
     try:
-        info = build_archive(conn, till.ledger.key, till.ledger.till, period, out, when=till.clock())
-        with transaction(conn):
-            till.ledger.append(conn, ARCHIVE, "ARCHIVE", info.body())
-            till.ledger.append(conn, "JET", "ARCHIVE", {"event": "ARCHIVE", "details": info.body()})
+        info = till.archive(period, out)
     except (ArchiveError, FiscalError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    till.ledger.anchor_heads(conn)
     print(f"Archive {info.path} ({info.size} octets) sha256 {info.sha256}")
     return 0
 

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from drivers.printer import Document, Text
+from fiscal.archive import ArchiveError
 from fiscal.closures import close_day
 from fiscal.journal import FiscalError
 from fiscal.reports import PeriodReport, x_report, z_report_from_record
@@ -49,6 +50,9 @@ class ReportsScreen(ModalScreen[None]):
                 yield Button("Rapport X (F2)", id="report-x", variant="primary")
                 yield Button("Clôturer la journée (F5)", id="report-z", variant="warning")
                 yield Button("Imprimer (F9)", id="report-print")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Archive du jour", id="archive-day")
+                yield Button("Archive du mois", id="archive-month")
                 yield Button("Fermer", id="report-close")
 
     def on_mount(self) -> None:
@@ -82,8 +86,28 @@ class ReportsScreen(ModalScreen[None]):
         self.kiosk.print_receipt(self.report.title(), rendered.data)
         self.app.notify("Rapport envoyé à l'imprimante.", timeout=3)
 
+    def archive(self, period: str) -> None:
+        """« Archives fiscales » as the seeds describe: a signed ZIP of the day or the month."""
+        till = self.kiosk.till
+        out = till.archive_dir
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            info = till.archive(period, out)
+        except (ArchiveError, FiscalError, ValueError, OSError) as exc:
+            self.query_one("#report-error", Static).update(Content(f"Archive impossible : {exc}"))
+            return
+        self.query_one("#report-error", Static).update("")
+        self.app.notify(f"Archive enregistrée : {info.path} (empreinte {info.sha256[:12]}…)", timeout=10)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
+        today = self.kiosk.till.clock().date()
+        if event.button.id == "archive-day":
+            self.archive(today.isoformat())
+            return
+        if event.button.id == "archive-month":
+            self.archive(today.strftime("%Y-%m"))
+            return
         actions = {
             "report-x": self.action_x_report,
             "report-z": self.action_close_day,

@@ -302,8 +302,9 @@ class SaleScreen(Screen[None]):
         else:
             self.selected_line = None
         vat = "\n".join(
-            f"{vat_code(v.rate_bp)} {format_rate(v.rate_bp):>6}  HT {format_eur(v.ht):>10}  "
-            f"TVA {format_eur(v.tva):>9}  TTC {format_eur(v.ttc):>10}"
+            # 44 columns: fits the basket side of an 80x24 screen
+            f"{vat_code(v.rate_bp)} {format_rate(v.rate_bp):>6} HT {format_eur(v.ht, symbol=False):>8} "
+            f"TVA {format_eur(v.tva, symbol=False):>7} TTC {format_eur(v.ttc, symbol=False):>8}"
             for v in self.basket.vat_lines()
         )
         self.query_one("#vat-table", Static).update(vat)

@@ -203,7 +203,7 @@ def tickets_between(
     sql = f"SELECT {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? AND day BETWEEN ? AND ?"
     params: list[Any] = [till, TICKET, str(start), str(end)]
     if max_seq is not None:
-        sql += " AND seq <= ?"
+        sql += " AND +seq <= ?"  # unary +: keep the day index (the seq index read every earlier ticket)
         params.append(max_seq)
     return [Record.from_row(row) for row in conn.execute(sql + " ORDER BY seq", params)]
 

@@ -138,3 +138,26 @@ def test_grand_totals_chain(sold: Till) -> None:
     for total, body in rows:
         running += total
         assert json.loads(body)["gt"] == {"perpetual": running, "absolute": running}
+
+
+def test_restoring_yesterdays_copy_of_the_data_directory_is_detected(sold: Till, tmp_path: Path) -> None:
+    """The whole data directory but the anchor is put back as it was: the start says so and journals it."""
+    import shutil
+
+    sold.db.close()
+    backup = tmp_path / "yesterday"
+    shutil.copytree(sold.data_dir, backup)
+    later = Till.open(sold.data_dir)
+    simulate_sales(later, 5, seed=9)
+    later.db.close()
+    for name in ("kiosk.sqlite", "kiosk.sqlite-wal", "kiosk.sqlite-shm"):
+        (sold.data_dir / name).unlink(missing_ok=True)
+        if (backup / name).exists():
+            shutil.copy2(backup / name, sold.data_dir / name)
+    restored = Till.open(sold.data_dir)
+    warnings = restored.start()
+    assert any("restauration" in w for w in warnings)
+    events = [r[0] for r in restored.db.execute_sql("SELECT rtype FROM fiscal_record WHERE journal='JET'")]
+    assert "RESTORE_DETECTED" in events
+    assert any("restauration détectée" in p and "ticket n°17" in p for p in _verify(restored))
+    restored.db.close()

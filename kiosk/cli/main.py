@@ -387,7 +387,7 @@ def _fiscal_verify(args: argparse.Namespace, data_dir: Path) -> int:
         print(f"Aucune base de données dans {data_dir}", file=sys.stderr)
         return 2
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    report = verify_database(conn, anchor=Anchor(data_dir / ANCHOR_FILE).read())
+    report = verify_database(conn, anchor=Anchor(data_dir / ANCHOR_FILE).read(), path=db_path)  # both cores
     print_report(report, as_json=args.json)
     if not report.ok:
         _journal_integrity_failure(args, data_dir, db_path, report)

@@ -1,0 +1,93 @@
+"""Cross-record checks of the verifier: which keys are trusted, restores the till detected, duplicates.
+
+Keys: the first key (or the one the auditor pins with --pubkey) is the root; any other key is trusted
+only when a JET KEY_ROTATION record signed by an already trusted key announces it. A key slipped into
+the key table by whoever holds the database is therefore never trusted, whatever it signed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from .journal import COLUMNS, DUPLICATE, JET, KEY_ROTATION, TICKET, Record
+from .keys import verify_signature
+
+
+def _jet(conn: sqlite3.Connection, till: str, rtype: str) -> list[Record]:
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? AND rtype = ? ORDER BY seq",
+        (till, JET, rtype),
+    )
+    return [Record.from_row(row) for row in rows]
+
+
+def _details(record: Record) -> dict[str, Any]:
+    try:
+        details = record.data().get("details", {})
+    except ValueError:
+        return {}
+    return details if isinstance(details, dict) else {}
+
+
+def trusted_keys(
+    conn: sqlite3.Connection, keys: dict[str, Ed25519PublicKey], root: str | None
+) -> tuple[dict[str, Ed25519PublicKey], list[tuple[str, str]]]:
+    """(trusted keys, [(key id, French problem)] for registered keys no trusted rotation introduces)."""
+    if not keys:
+        return {}, []
+    ordered = [row[0] for row in conn.execute("SELECT key_id FROM fiscal_key ORDER BY created_utc, key_id")]
+    root = root or next((k for k in ordered if k in keys), None)
+    trusted = {root: keys[root]} if root in keys else {}
+    tills = [row[0] for row in conn.execute("SELECT DISTINCT till FROM fiscal_record")]
+    for till in tills:
+        for record in _jet(conn, till, KEY_ROTATION):
+            signer = trusted.get(record.key_id)
+            new = _details(record).get("new")
+            if (
+                signer is None
+                or new not in keys
+                or not verify_signature(signer, record.sig, record.message())
+            ):
+                continue
+            trusted[new] = keys[new]
+    problems = [
+        (key_id, f"clé {key_id} non introduite par une rotation signée par une clé de confiance")
+        for key_id in ordered
+        if key_id in keys and key_id not in trusted
+    ]
+    return trusted, problems
+
+
+def restore_problems(conn: sqlite3.Connection, till: str) -> list[tuple[int, str]]:
+    """Restores of an older copy that the till detected at start: the records they lost."""
+    found = []
+    for record in _jet(conn, till, "RESTORE_DETECTED"):
+        lost = ", ".join(str(item) for item in _details(record).get("anchored", []))
+        found.append((record.seq, f"restauration détectée au démarrage : {lost} perdu(s)"))
+    return found
+
+
+def duplicate_problems(conn: sqlite3.Connection, till: str) -> list[tuple[int, str]]:
+    """A duplicate must reproduce an existing ticket, bound to it by the ticket's signature."""
+    tickets = dict(
+        conn.execute(
+            "SELECT seq, sig FROM fiscal_record WHERE till = ? AND journal = ?", (till, TICKET)
+        ).fetchall()
+    )
+    found = []
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ?", (till, DUPLICATE)
+    )
+    for row in rows:
+        record = Record.from_row(row)
+        try:
+            body = json.loads(record.body)
+        except ValueError:
+            continue
+        if tickets.get(body.get("ticket")) != body.get("ticket_sig"):
+            found.append((record.seq, f"duplicata du ticket n°{body.get('ticket')} introuvable ou modifié"))
+    return found

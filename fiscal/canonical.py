@@ -66,4 +66,9 @@ def signed_message(
         prev_sig,
         key_id,
     ]
-    return dumps(fields).encode("utf-8")
+    # Flat scalars (the body is already canonical text): one pass instead of dumps()'s recursive check,
+    # which cost the verifier 15 % of its time. Same bytes: a list has no keys to sort.
+    for value in fields:
+        if isinstance(value, bool | float) or not isinstance(value, str | int | type(None)):
+            raise TypeError(f"{type(value).__name__} in a signed message: fiscal data uses integers and text")
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

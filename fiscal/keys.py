@@ -9,9 +9,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 
 class KeyFileError(Exception):
@@ -43,9 +44,18 @@ def load_public_pem(pem: str | bytes) -> Ed25519PublicKey:
 
 
 def verify_signature(public_key: Ed25519PublicKey, signature_b64: str, message: bytes) -> bool:
+    """Ed25519 verification through libsodium (PyNaCl): twice as fast as OpenSSL's here, and the
+    verifier spends most of its time there (benchmarks/bench_fiscal.py)."""
     try:
-        public_key.verify(base64.b64decode(signature_b64, validate=True), message)
-    except (InvalidSignature, ValueError):
+        signature = base64.b64decode(signature_b64, validate=True)
+    except ValueError:
+        return False
+    if len(signature) != 64:
+        return False
+    raw_key = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    try:
+        crypto_sign_open(signature + message, raw_key)
+    except (BadSignatureError, ValueError):
         return False
     return True
 

@@ -64,7 +64,11 @@ def check_ticket(body: dict[str, Any], total: int | None = None) -> list[str]:
 
 
 def next_grand_totals(previous: Record | None, total: int) -> dict[str, int]:
-    before = previous.data().get("gt", {}) if previous is not None else {}
+    return grand_totals_after(previous.data().get("gt", {}) if previous is not None else {}, total)
+
+
+def grand_totals_after(before: dict[str, Any], total: int) -> dict[str, int]:
+    """The grand totals once a ticket of `total` follows a ticket whose grand totals were `before`."""
     return {
         "perpetual": int(before.get("perpetual", 0)) + total,
         "absolute": int(before.get("absolute", 0)) + abs(total),

@@ -29,6 +29,7 @@ from .anchor import Anchor
 from .closures import check_closures
 from .journal import CLOSURE, COLUMNS, JOURNAL_LABELS, TICKET, Record, clock_backs, covered_by_clock_back
 from .keys import KeyFileError, key_id_of, load_public_pem, verify_signature
+from .tickets import check_ticket, grand_totals_after
 from .trust import duplicate_problems, restore_problems, trusted_keys
 
 
@@ -97,6 +98,7 @@ def check_chain(
     put end to end, are exactly those of the whole journal. It is not counted nor checked itself.
     """
     previous: Record | None = None
+    previous_gt: Any = None
     previous_id = -1
     if previous_row is not None:
         previous_id, *previous_columns = previous_row
@@ -130,32 +132,40 @@ def check_chain(
         ):
             problems.append(Problem(j, seq, "time", "horodatage antérieur à l'enregistrement précédent"))
         if j == TICKET:
-            _check_ticket_content(record, previous, problems)
+            previous_gt = _check_ticket_content(record, previous, previous_gt, problems)
         previous, previous_id = record, row_id
     return previous
 
 
-def _check_ticket_content(record: Record, previous: Record | None, problems: list[Problem]) -> None:
-    from .tickets import check_ticket, next_grand_totals
-
+def _check_ticket_content(
+    record: Record, previous: Record | None, previous_gt: Any, problems: list[Problem]
+) -> Any:
+    """Check a ticket's content and grand totals; returns its grand totals for the next ticket (the
+    previous ticket's body is parsed once, not again for each check)."""
     try:
         body = record.data()
     except ValueError:
         problems.append(Problem(record.journal, record.seq, "content", "contenu illisible"))
-        return
+        return None
     for text in check_ticket(body, record.total):
         problems.append(Problem(record.journal, record.seq, "content", text))
     if previous is not None and previous.seq == record.seq - 1 and record.total is not None:
+        if previous_gt is None:
+            try:
+                previous_gt = previous.data().get("gt", {})
+            except ValueError:
+                return body.get("gt")
         try:
-            expected = next_grand_totals(previous, record.total)
-        except (ValueError, TypeError):
-            return
+            expected = grand_totals_after(previous_gt, record.total)
+        except (ValueError, TypeError, AttributeError):
+            return body.get("gt")
         if body.get("gt") != expected:
             problems.append(
                 Problem(
                     record.journal, record.seq, "grand_total", f"grand total {body.get('gt')} ≠ {expected}"
                 )
             )
+    return body.get("gt")
 
 
 PARALLEL_MIN_RECORDS = 20_000  # below this, worker processes cost more than they save

@@ -69,7 +69,7 @@ from signxml.exceptions import SignXMLException
 from . import canonical
 from .fec import FecError, build_fec, check_fec, fec_config, ticket_entries
 from .journal import COLUMNS, JOURNAL_LABELS, JOURNALS, Record
-from .keys import KeyFileError, SigningKey, key_id_of, load_public_pem
+from .keys import KeyFileError, SigningKey, key_id_of, load_public_pem, write_private_key
 from .timeutil import stamp
 from .verify import Problem, Report, check_chain
 
@@ -155,20 +155,17 @@ def load_or_create_archive_key(path: Path) -> ec.EllipticCurvePrivateKey:
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
-            raise KeyFileError(f"{path}: private key readable by others (mode {mode:o}); expected 0600")
+            raise KeyFileError(
+                f"{path} : clé privée lisible par d'autres comptes (mode {mode:o}) ; faites `chmod 600 {path}`."
+            )
         private = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
-            raise KeyFileError(f"{path}: not an ECDSA P-256 private key")
+            raise KeyFileError(
+                f"{path} : ce n'est pas une clé privée ECDSA P-256 ; restaurez la clé d'archive."
+            )
         return private
     private = ec.generate_private_key(ec.SECP256R1())
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_private_key(path, private)
     return private
 
 

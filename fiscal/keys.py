@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
@@ -112,6 +113,12 @@ def create_key(path: Path) -> SigningKey:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     private = Ed25519PrivateKey.generate()
+    write_private_key(path, private)
+    return SigningKey(private, path)
+
+
+def write_private_key(path: Path, private: PrivateKeyTypes) -> None:
+    """PKCS#8 PEM, created exclusively with mode 0600 and fsynced (the till and archive keys)."""
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -120,7 +127,6 @@ def create_key(path: Path) -> SigningKey:
         fh.write(pem)
         fh.flush()
         os.fsync(fh.fileno())
-    return SigningKey(private, path)
 
 
 def pending_key_path(path: Path) -> Path:

@@ -211,3 +211,27 @@ async def test_article_names_are_text_not_markup(till: Till) -> None:
         assert "Pack [x6] [b]Évian[/b]" in str(app.screen.query_one("#message", Static).render())
         await pilot.press("f12", "enter", "f9")
         assert "Pack [x6] [b]Évian[/b]" in str(app.screen.query_one("#receipt-text", Static).render())
+
+
+async def test_menu_reaches_the_actions_without_a_function_key(till: Till) -> None:
+    """F1 (or the Menu key) lists the other actions; picking one runs it (here: training, manager PIN)."""
+    from kiosk.ui.screens.dialogs import ManagerPinDialog
+    from kiosk.ui.screens.menu import MenuScreen
+
+    app = KioskApp(till)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press("f1")
+        assert isinstance(app.screen, MenuScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, SaleScreen)
+        await pilot.click("#menu")
+        assert isinstance(app.screen, MenuScreen)
+        await pilot.press("down", "down", "enter")
+        assert isinstance(app.screen, ManagerPinDialog)
+        marc = next(m for m in till.staff.members() if m.name == "Marc")
+        await pilot.click(f"#manager-{marc.id}")
+        await pilot.press(*"222222", "enter")
+        await pilot.pause()
+        assert till.checkout.training
+        assert "FORMATION" in str(app.screen.query_one("#message", Static).render())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -111,6 +112,9 @@ class CheckoutService:
         self.first_month = first_month
         self._closed_up_to: date | None = None
         self.auto_close = True  # tests of closures by hand turn the automatic closing off
+        # Called inside the ticket's transaction (stock movements, outbox events, loyalty lines): what they
+        # write commits with the ticket or not at all. A listener that raises cancels the sale.
+        self.listeners: list[Callable[[sqlite3.Connection, CompletedSale], None]] = []
 
     def close_previous_days(self, today: date) -> list[Record]:
         """The first act of a new day closes the days (months, years) left open before it."""
@@ -136,7 +140,11 @@ class CheckoutService:
         body = ticket_body(basket, tenders, change, cashier)
         when = self.clock()
         self.close_previous_days(when.date())
+        conn = self.db.connection()
         with self.db.atomic():
-            record = record_ticket(self.ledger, self.db.connection(), body, training=self.training, when=when)
-        self.ledger.anchor_heads(self.db.connection())
-        return CompletedSale(record=record, body=record.data(), when=when)
+            record = record_ticket(self.ledger, conn, body, training=self.training, when=when)
+            sale = CompletedSale(record=record, body=record.data(), when=when)
+            for listener in self.listeners:
+                listener(conn, sale)
+        self.ledger.anchor_heads(conn)
+        return sale

@@ -37,6 +37,7 @@ from ...sale.basket import Basket, BasketError, BasketLine
 from ...staff import StaffMember
 from ..widgets import TouchKey
 from .dialogs import FreeAmountDialog, ManagerPinDialog, PrintJobsDialog, QuantityDialog, UnknownCodeDialog
+from .menu import MenuEntry, MenuScreen
 from .payment import PaymentOutcome, PaymentScreen
 from .receipt import ReceiptScreen
 from .reports import ReportsScreen
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 class SaleScreen(Screen[None]):
     BINDINGS = [
+        Binding("f1", "menu", "Menu", id="sale.menu", tooltip="Toutes les autres actions"),
         Binding(
             "f2", "focus_code", "Code/Recherche", id="sale.code", tooltip="Scanner ou chercher un article"
         ),
@@ -108,6 +110,7 @@ class SaleScreen(Screen[None]):
                     yield TouchKey("Qté", id="qty-set", classes="line-button")
                     yield TouchKey("Suppr.", id="line-delete", classes="line-button", variant="error")
                     yield TouchKey("Libre", id="free-amount", classes="line-button")
+                    yield TouchKey("Menu", id="menu", classes="line-button")
                 yield Static("", id="vat-table")
                 with Horizontal(id="total-bar"):
                     yield Static("TOTAL 0,00 €", id="total")
@@ -404,6 +407,15 @@ class SaleScreen(Screen[None]):
             self.action_free_amount()
         elif button_id == "pay":
             self.action_pay()
+        elif button_id == "menu":
+            self.action_menu()
+
+    def action_menu(self) -> None:
+        def chosen(entry: MenuEntry | None) -> None:
+            if entry is not None:
+                entry.run(self)
+
+        self.app.push_screen(MenuScreen(), chosen)
 
     def _step_from_button(self, step: int) -> None:
         index = self._selected()

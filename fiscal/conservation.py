@@ -1,5 +1,5 @@
-"""Conservation (NF525): fiscal records are kept at least six years and only archived periods could ever
-leave the database. This module says whether a purge may happen; no code path deletes fiscal records."""
+"""Conservation (NF525): fiscal records are kept at least six years and only archived periods may ever
+leave the database. This module says whether a purge may happen; fiscal.purge does it."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _months(start: str, end: date) -> list[str]:
 
 def check_purge(conn: sqlite3.Connection, till: str, before: date, today: date) -> None:
     """Raise FiscalError (French, says why) unless every record before `before` is older than six years
-    and archived. Even then this version keeps everything: a purge is not implemented."""
+    and archived: each month by its own archive, its year's, or archives of every day it has records."""
     limit = today.replace(year=today.year - KEEP_YEARS)
     if before > limit:
         raise FiscalError(
@@ -37,17 +37,20 @@ def check_purge(conn: sqlite3.Connection, till: str, before: date, today: date) 
     for (body,) in conn.execute(
         "SELECT body FROM fiscal_record WHERE till = ? AND journal = ?", (till, ARCHIVE)
     ):
-        period = str(json.loads(body).get("period", ""))
-        archived.add(period if len(period) == 7 else period[:7])
-    missing = (
-        [m for m in _months(first, before) if m not in archived and m[:4] not in archived] if first else []
-    )
+        archived.add(str(json.loads(body).get("period", "")))
+
+    def covered(month: str) -> bool:
+        if month in archived or month[:4] in archived:
+            return True
+        days = conn.execute(
+            "SELECT DISTINCT day FROM fiscal_record WHERE till = ? AND journal != ? AND day LIKE ?",
+            (till, ARCHIVE, f"{month}-%"),
+        )
+        return all(day in archived for (day,) in days)
+
+    missing = [m for m in _months(first, before) if not covered(m)] if first else []
     if missing:
         raise FiscalError(
             f"Période(s) non archivée(s) ({', '.join(missing[:6])}{' …' if len(missing) > 6 else ''}) : "
             "faites d'abord les archives (kiosk fiscal archive). Rien n'est supprimé."
         )
-    raise FiscalError(
-        "Purge non disponible dans cette version : les données archivées de plus de six ans restent en "
-        "base (grands totaux et chaînage intacts). Rien n'est supprimé."
-    )

@@ -71,8 +71,9 @@ def restore_problems(conn: sqlite3.Connection, till: str) -> list[tuple[int, str
     return found
 
 
-def duplicate_problems(conn: sqlite3.Connection, till: str) -> list[tuple[int, str]]:
-    """A duplicate must reproduce an existing ticket, bound to it by the ticket's signature."""
+def duplicate_problems(conn: sqlite3.Connection, till: str, purged_up_to: int = 0) -> list[tuple[int, str]]:
+    """A duplicate must reproduce an existing ticket, bound to it by the ticket's signature (tickets up to
+    `purged_up_to` were purged: their duplicates can no longer be compared)."""
     tickets = dict(
         conn.execute(
             "SELECT seq, sig FROM fiscal_record WHERE till = ? AND journal = ?", (till, TICKET)
@@ -88,6 +89,9 @@ def duplicate_problems(conn: sqlite3.Connection, till: str) -> list[tuple[int, s
             body = json.loads(record.body)
         except ValueError:
             continue
-        if tickets.get(body.get("ticket")) != body.get("ticket_sig"):
+        number = body.get("ticket")
+        if isinstance(number, int) and number <= purged_up_to:
+            continue
+        if tickets.get(number) != body.get("ticket_sig"):
             found.append((record.seq, f"duplicata du ticket n°{body.get('ticket')} introuvable ou modifié"))
     return found

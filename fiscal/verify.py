@@ -29,6 +29,7 @@ from .anchor import Anchor
 from .closures import check_closures
 from .journal import CLOSURE, COLUMNS, JOURNAL_LABELS, TICKET, Record, clock_backs, covered_by_clock_back
 from .keys import KeyFileError, key_id_of, load_public_pem, verify_signature
+from .purge import ChainStart, chain_starts
 from .tickets import check_ticket, grand_totals_after
 from .trust import duplicate_problems, restore_problems, trusted_keys
 
@@ -89,6 +90,7 @@ def check_chain(
     clock_jumps: list[tuple[str, str]] | None = None,
     *,
     previous_row: tuple[Any, ...] | None = None,
+    start: ChainStart | None = None,
 ) -> Record | None:
     """Check one journal's records in seq order; returns the last record seen.
 
@@ -96,6 +98,8 @@ def check_chain(
     are a slice of a longer journal (checked on its own): the checks of the first row (gap, chaining,
     storage order, time, grand totals) then run against it, so that the problems of consecutive slices,
     put end to end, are exactly those of the whole journal. It is not counted nor checked itself.
+    Without `previous_row`, `start` is where a purged journal now starts (its last purged record, as the
+    signed PURGE record names it): the first record must follow it exactly.
     """
     previous: Record | None = None
     previous_gt: Any = None
@@ -103,6 +107,9 @@ def check_chain(
     if previous_row is not None:
         previous_id, *previous_columns = previous_row
         previous = Record.from_row(tuple(previous_columns))
+    elif start is not None:
+        previous = _purged_record(start)
+        previous_gt = start.gt if start.gt is not None else None
     for row_id, *columns in rows:
         record = Record.from_row(tuple(columns))
         report.records += 1
@@ -135,6 +142,12 @@ def check_chain(
             previous_gt = _check_ticket_content(record, previous, previous_gt, problems)
         previous, previous_id = record, row_id
     return previous
+
+
+def _purged_record(start: ChainStart) -> Record:
+    """The last purged record of a journal, as far as the chain needs it (number, signature, time)."""
+    body = json.dumps({"gt": start.gt}) if start.gt is not None else "{}"
+    return Record("", "", start.seq, "PURGED", start.ts_utc, 0, "", None, body, "", "", start.sig)
 
 
 def _check_ticket_content(
@@ -222,11 +235,12 @@ def verify_database(
         and processes > 1
         and conn.execute("SELECT COUNT(*) FROM fiscal_record").fetchone()[0] >= parallel_min
     )
+    purges = {till: chain_starts(conn, till) for till in sorted({till for till, _ in journals})}
     heads = None
     if parallel:
         assert path is not None
         heads = _check_in_workers(
-            conn, Path(path), keys, journals, closure_tills, report, processes, chunk_records
+            conn, Path(path), keys, journals, closure_tills, report, processes, chunk_records, purges
         )
     if heads is None:
         heads = {}
@@ -236,15 +250,17 @@ def verify_database(
                 (till, journal),
             )
             before = report.records
-            heads[journal] = check_chain(rows, keys, report, clock_backs(conn, till))
+            start = purges[till][0].get(journal)
+            heads[journal] = check_chain(rows, keys, report, clock_backs(conn, till), start=start)
             report.journals[journal] = report.records - before
         for till in closure_tills:
-            for seq, text in check_closures(conn, till):
+            for seq, text in check_closures(conn, till, purged_before=purges[till][1]):
                 report.problems.append(Problem(CLOSURE, seq, "closure", text))
     for till in sorted({till for till, _ in journals}):
         for seq, text in restore_problems(conn, till):
             report.problems.append(Problem("JET", seq, "restore", text))
-        for seq, text in duplicate_problems(conn, till):
+        purged_tickets = purges[till][0].get(TICKET)
+        for seq, text in duplicate_problems(conn, till, purged_tickets.seq if purged_tickets else 0):
             report.problems.append(Problem("DUPLICATE", seq, "duplicate", text))
     if anchor is not None:
         _check_anchor(anchor, heads, report)
@@ -330,7 +346,11 @@ def _slices(conn: sqlite3.Connection, till: str, journal: str, most: int, worker
 
 
 def _check_slice(
-    uri: str, piece: _Slice, public_keys: dict[str, bytes], jumps: list[tuple[str, str]]
+    uri: str,
+    piece: _Slice,
+    public_keys: dict[str, bytes],
+    jumps: list[tuple[str, str]],
+    start: ChainStart | None = None,
 ) -> _SliceResult:
     """Worker: check_chain over one slice, from the record just before it."""
     keys = {key_id: Ed25519PublicKey.from_public_bytes(raw) for key_id, raw in public_keys.items()}
@@ -346,17 +366,17 @@ def _check_slice(
             (piece.till, piece.journal, piece.low, piece.high),
         )
         report = Report()
-        last = check_chain(rows, keys, report, jumps, previous_row=previous)
+        last = check_chain(rows, keys, report, jumps, previous_row=previous, start=start)
         return _SliceResult(report.records, report.problems, last)
     finally:
         conn.close()
 
 
-def _check_closures_of(uri: str, till: str) -> list[tuple[int, str]]:
+def _check_closures_of(uri: str, till: str, purged_before: str | None) -> list[tuple[int, str]]:
     """Worker: check_closures of one till."""
     conn = sqlite3.connect(uri, uri=True)
     try:
-        return check_closures(conn, till)
+        return check_closures(conn, till, purged_before=purged_before)
     finally:
         conn.close()
 
@@ -370,6 +390,7 @@ def _check_in_workers(
     report: Report,
     workers: int,
     chunk_records: int,
+    purges: dict[str, tuple[dict[str, ChainStart], str | None]],
 ) -> dict[str, Record | None] | None:
     """The chains and closures checked by worker processes, added to `report`; the journal heads.
 
@@ -392,9 +413,21 @@ def _check_in_workers(
             try:
                 # The closures of a till are one task, the longest: submitted first, they run beside the
                 # slices of the chains.
-                closure_work = [pool.submit(_check_closures_of, uri, till) for till in closure_tills]
+                closure_work = [
+                    pool.submit(_check_closures_of, uri, till, purges[till][1]) for till in closure_tills
+                ]
                 slice_work = [
-                    [pool.submit(_check_slice, uri, piece, public_keys, jumps[piece.till]) for piece in plan]
+                    [
+                        pool.submit(
+                            _check_slice,
+                            uri,
+                            piece,
+                            public_keys,
+                            jumps[piece.till],
+                            purges[piece.till][0].get(piece.journal),
+                        )
+                        for piece in plan
+                    ]
                     for plan in plans
                 ]
                 for (till, journal), plan, futures in zip(journals, plans, slice_work, strict=True):
@@ -410,7 +443,8 @@ def _check_in_workers(
                             f"SELECT id, {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? {_ORDER}",
                             (till, journal),
                         )
-                        heads[journal] = check_chain(rows, keys, found, jumps[till])
+                        start = purges[till][0].get(journal)
+                        heads[journal] = check_chain(rows, keys, found, jumps[till], start=start)
                     found.journals[journal] = found.records - before
                 for future in closure_work:
                     for seq, text in future.result():

@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     purge = fiscal.add_parser("purge", help="purge des périodes archivées de plus de 6 ans (contrôles)")
-    purge.add_argument("--before", type=date.fromisoformat, required=True, help="AAAA-MM-JJ")
+    purge.add_argument("--before", type=date.fromisoformat, required=True, help="AAAA-MM-01")
+    purge.add_argument("--yes", action="store_true", help="purger (sans : montre seulement ce qui le serait)")
     fiscal.add_parser("rotate-key", help="remplace la clé de signature (rotation journalisée)")
     export_key = fiscal.add_parser("export-key", help="clé(s) publique(s) de la caisse, en PEM")
     export_key.add_argument("--out", type=Path, help="fichier de sortie (défaut : écran)")
@@ -108,15 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fiscal" and args.action == "close":
             return _close(till, args.period, args.date)
         if args.command == "fiscal" and args.action == "purge":
-            from fiscal.conservation import check_purge
-            from fiscal.journal import FiscalError
-
-            try:
-                check_purge(till.db.connection(), till.ledger.till, args.before, till.clock().date())
-            except FiscalError as exc:
-                print(exc, file=sys.stderr)
-                return 1
-            return 0
+            return _purge(till, args.before, args.yes)
         if args.command == "fiscal" and args.action == "rotate-key":
             import getpass
 
@@ -260,6 +253,33 @@ def _archive(till, period: str, out: Path) -> int:  # type: ignore[no-untyped-de
         print(exc, file=sys.stderr)
         return 1
     print(f"Archive {info.path} ({info.size} octets) sha256 {info.sha256}")
+    return 0
+
+
+def _purge(till, before: date, confirmed: bool) -> int:  # type: ignore[no-untyped-def]
+    import getpass
+
+    from fiscal.journal import JOURNAL_LABELS, FiscalError
+    from fiscal.purge import plan_purge, purge
+
+    conn = till.db.connection()
+    today = till.clock().date()
+    try:
+        if not confirmed:
+            for journal, cut in plan_purge(till.ledger, conn, before, today).items():
+                last = date.fromisoformat(cut.day)
+                print(
+                    f"Journal {JOURNAL_LABELS.get(journal, journal)} : jusqu'au n°{cut.seq} ({last:%d/%m/%Y})"
+                )
+            print("Relancez avec --yes pour purger ; clôtures, JET et archives restent en base.")
+            return 0
+        result = purge(till.ledger, conn, before, today, by=f"ssh:{getpass.getuser()}")
+    except FiscalError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    conn.execute("VACUUM")  # give the space back to the disk
+    deleted = ", ".join(f"{JOURNAL_LABELS.get(j, j)} {n}" for j, n in result.deleted.items())
+    print(f"Purge avant le {before:%d/%m/%Y} : {deleted} ; journalisée (JET n°{result.record.seq}).")
     return 0
 
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from .anchor import Anchor
 from .closures import check_closures
 from .journal import CLOSURE, COLUMNS, JOURNAL_LABELS, TICKET, Record, clock_backs, covered_by_clock_back
-from .keys import KeyFileError, key_id_of, load_public_pem, verify_signature
+from .keys import KeyFileError, key_id_of, load_public_pem, raw_public_key, verify_signature
 from .purge import ChainStart, chain_starts
 from .tickets import check_ticket, grand_totals_after
 from .trust import duplicate_problems, restore_problems, trusted_keys
@@ -104,6 +104,7 @@ def check_chain(
     previous: Record | None = None
     previous_gt: Any = None
     previous_id = -1
+    raw_keys = {key_id: raw_public_key(key) for key_id, key in keys.items()}
     if previous_row is not None:
         previous_id, *previous_columns = previous_row
         previous = Record.from_row(tuple(previous_columns))
@@ -125,7 +126,7 @@ def check_chain(
             problems.append(
                 Problem(j, seq, "order", "enregistrement inséré ou réordonné (ordre de stockage)")
             )
-        public = keys.get(record.key_id)
+        public = raw_keys.get(record.key_id)
         if public is None:
             problems.append(Problem(j, seq, "unknown_key", f"signé par une clé inconnue ({record.key_id})"))
         elif not verify_signature(public, record.sig, record.message()):

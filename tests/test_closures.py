@@ -23,7 +23,7 @@ from fiscal.closures import (
     is_day_closed,
     unclosed_days,
 )
-from fiscal.journal import FiscalError, Record
+from fiscal.journal import FiscalError, Record, transaction
 from fiscal.reports import format_eur, x_report, z_report, z_report_from_record
 from fiscal.tickets import record_ticket
 from fiscal.verify import verify_database
@@ -476,3 +476,41 @@ def test_first_sale_of_a_new_day_closes_the_previous_days(clocked: tuple[Till, C
     basket.add_free_amount("Divers", 100, 2000)
     with pytest.raises(FiscalError, match="clôturée"):
         till.checkout.complete(basket, [Tender("cash", 100)], 0, cashier)
+
+
+def test_sql_period_summary_is_the_python_summary(tmp_path: Path) -> None:
+    """The verifier's SQL recomputation gives the figures of the ticket-by-ticket sums, key for key,
+    including returns and change."""
+    from fiscal.closures import summarize_period, summarize_tickets, tickets_between
+    from kiosk.demo import open_demo_till
+    from kiosk.sim import SimClock, simulate_sales
+
+    clock = SimClock(datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Europe/Paris")))
+    till = open_demo_till(tmp_path / "data", clock=clock)
+    till.checkout.auto_close = False
+    simulate_sales(till, 40, seed=5, step=timedelta(hours=5))
+    conn = till.db.connection()
+    ledger = till.ledger
+    with transaction(conn):  # a return with change given back in cash and no cash tendered
+        record_ticket(
+            ledger,
+            conn,
+            {
+                "kind": "RETURN",
+                "lines": [{"ref": "X", "label": "X", "qty": "-1", "unit": 300, "vat": 2000, "amount": -300}],
+                "vat": [{"rate": 2000, "ht": -250, "tva": -50, "ttc": -300}],
+                "total": -300,
+                "tenders": [{"type": "card", "amount": -100}],
+                "change": 200,
+            },
+        )
+    days = [row[0] for row in conn.execute("SELECT DISTINCT day FROM fiscal_record WHERE journal = 'TICKET'")]
+    assert len(days) > 5
+    for day in days + ["2026-03-01"]:
+        assert summarize_period(conn, "T01", day, day) == summarize_tickets(
+            tickets_between(conn, "T01", day, day)
+        )
+    first, last = min(days), max(days)
+    assert summarize_period(conn, "T01", first, last, 12) == summarize_tickets(
+        tickets_between(conn, "T01", first, last, 12)
+    )

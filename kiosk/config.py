@@ -102,6 +102,9 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "receipt.header": (_lines, "une liste de lignes de texte"),
     "receipt.footer": (_lines, "une liste de lignes de texte"),
     "cash.presets": (_cents_list, "une liste de 1 à 8 montants en centimes, par exemple [500, 1000]"),
+    "loyalty.alcohol_earns": (_bool, "true ou false (l'alcool rapporte des points de fidélité)"),
+    "customers.retention_months": (_int_range(1, 120), "une durée en mois de 1 à 120"),
+    "customers.inactive_days": (_int_range(7, 3650), "un nombre de jours de 7 à 3650"),
     "staff.max_failed_logins": (_int_range(1, 20), "un entier de 1 à 20"),
     "staff.lockout_seconds": (_int_range(0, 86400), "un nombre de secondes de 0 à 86400"),
     "devices.printer.backend": (

@@ -40,8 +40,9 @@ VAT_RATES_BP: frozenset[int] = frozenset({550, 1000, 2000, 210})
 #: Allowed category flags.
 #: ``meal_voucher``: food payable with titres-restaurant;
 #: ``no_loyalty``: excluded from loyalty points (press, tobacco, games);
-#: ``book``: books (prix unique du livre, discount capped at 5 %).
-CATEGORY_FLAGS: frozenset[str] = frozenset({"meal_voucher", "no_loyalty", "book"})
+#: ``book``: books (prix unique du livre, discount capped at 5 %);
+#: ``alcohol``: no loyalty unless the shop allows it (``loyalty.alcohol_earns``).
+CATEGORY_FLAGS: frozenset[str] = frozenset({"meal_voucher", "no_loyalty", "book", "alcohol"})
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ _CATEGORY_ROWS: tuple[tuple[str, str, str, str, frozenset[str]], ...] = (
     ("cremerie", "Crèmerie-fromages", "#f2d680", "CREM", _FOOD),
     ("fruits_legumes", "Fruits et légumes", "#6aa84f", "FRLE", _FOOD),
     ("boissons", "Boissons", "#4a90c2", "BOIS", _FOOD),
-    ("vins_bieres", "Vins et bières", "#7b2d43", "VINS", frozenset()),
+    ("vins_bieres", "Vins et bières", "#7b2d43", "VINS", frozenset({"alcohol"})),
     ("presse", "Presse", "#5f6b7a", "PRES", frozenset({"no_loyalty"})),
     ("hygiene", "Hygiène-droguerie", "#7fb8b0", "HYGI", frozenset()),
     ("livres", "Livres", "#8e6fb5", "LIVR", frozenset({"book"})),

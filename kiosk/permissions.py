@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "manage_managers": (frozenset({ADMIN}), "gérer les gestionnaires"),
     "company_settings": (frozenset({ADMIN}), "modifier les coordonnées de l'entreprise ou bancaires"),
     "fiscal_admin": (frozenset({ADMIN}), "administrer les clés et archives fiscales"),
+    "loyalty_settings": (frozenset({MANAGER, ADMIN}), "configurer le programme de fidélité"),
+    "customers_rgpd": (frozenset({MANAGER, ADMIN}), "exporter ou effacer les données d'un client"),
 }
 
 _WHO = {

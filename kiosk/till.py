@@ -7,6 +7,8 @@ exactly the services the cashier's screens use.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +39,8 @@ from fiscal.keys import (
 from . import __version__
 from .catalogue import Catalogue
 from .config import Config, config_changes, load_config
+from .loyalty.directory import CustomerDirectory
+from .loyalty.service import LoyaltyService
 from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
 from .staff import StaffService
@@ -49,6 +53,7 @@ CLOCK_BEHIND_MESSAGE = (
 )
 KEY_FILE = Path("keys") / "fiscal-ed25519.pem"
 ANCHOR_FILE = "fiscal-anchor.json"
+LOYALTY_SECRET_FILE = Path("keys") / "loyalty-token.key"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,18 @@ def _snapshot(row: Meta | None) -> dict[str, Any] | None:
         return dict(json.loads(row.value)) if row is not None else None
     except ValueError:
         return None
+
+
+def loyalty_secret(path: Path) -> bytes:
+    """The key of the card tokens (created once, 0600): without it a token cannot be linked to a card."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+            out.flush()
+            os.fsync(out.fileno())
+    return path.read_bytes()
 
 
 def system_clock(config: Config) -> Callable[[], datetime]:
@@ -106,6 +123,20 @@ class Till:
             first_month=config.get("fiscal.first_month"),
         )
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
+        self.customers = CustomerDirectory(
+            self.db, self.ledger, self.clock, loyalty_secret(data_dir / LOYALTY_SECRET_FILE)
+        )
+        self.loyalty = LoyaltyService(
+            self.db,
+            self.ledger,
+            self.clock,
+            self.customers,
+            config.till_id,
+            alcohol_earns=config.get("loyalty.alcohol_earns", False),
+        )
+        self.checkout.listeners.append(
+            lambda conn, sale: self.loyalty.on_ticket(conn, sale.number, sale.body, sale.when)
+        )
         self.clock_behind: str | None = None
         self._restored: list[str] = []
 

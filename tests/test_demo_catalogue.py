@@ -13,7 +13,7 @@ from kiosk import demo_catalogue
 from kiosk.demo_catalogue import ARTICLES, CATEGORIES, DemoArticle, DemoCategory
 
 ALLOWED_VAT_BP = {550, 1000, 2000, 210}
-ALLOWED_FLAGS = {"meal_voucher", "no_loyalty", "book"}
+ALLOWED_FLAGS = {"meal_voucher", "no_loyalty", "book", "alcohol"}
 # Categories whose articles may be made on site and sold at the counter without barcode.
 COUNTER_CATEGORIES = {"boulangerie", "viennoiserie", "patisserie", "traiteur"}
 

@@ -45,7 +45,26 @@ def _v3_print_queue(db: SqliteDatabase) -> None:
     db.create_tables([PrintJob])
 
 
-MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [_v1_base, _v2_article_search, _v3_print_queue]
+def _v4_loyalty(db: SqliteDatabase) -> None:
+    """Customers and the loyalty ledger; the ledger is append-only (balances are sums of its lines)."""
+    from ..loyalty.models import LOYALTY_MODELS
+
+    db.create_tables(LOYALTY_MODELS)
+    db.execute_sql("CREATE INDEX loyalty_entry_customer ON loyalty_entry (customer_id)")
+    db.execute_sql("CREATE INDEX customer_sale_customer ON customer_sale (customer_id)")
+    for action in ("UPDATE", "DELETE"):
+        db.execute_sql(
+            f"CREATE TRIGGER loyalty_entry_no_{action.lower()} BEFORE {action} ON loyalty_entry BEGIN "
+            "SELECT RAISE(ABORT, 'the loyalty ledger is append-only: add a correcting line'); END"
+        )
+
+
+MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
+    _v1_base,
+    _v2_article_search,
+    _v3_print_queue,
+    _v4_loyalty,
+]
 LATEST = len(MIGRATIONS)
 
 

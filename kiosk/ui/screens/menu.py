@@ -76,3 +76,12 @@ class MenuScreen(ModalScreen[MenuEntry | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+from .customers import open_directory, open_programme, open_stats  # noqa: E402
+
+MENU += [
+    MenuEntry("customers", "Clients (annuaire)", open_directory),
+    MenuEntry("loyalty", "Programme de fidélité", open_programme, "responsable"),
+    MenuEntry("loyalty-stats", "Analyse fidélité", open_stats, "responsable"),
+]

@@ -213,3 +213,27 @@ def test_retention_erases_inactive_customers(till: Till) -> None:
     )
     assert till.customers.purge_inactive(36, by="test") == [stale]
     assert till.customers.get(stale).erased and not till.customers.get(recent).erased
+
+
+def test_cli_lists_exports_erases_and_prints_the_notice(
+    till: Till, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kiosk.cli.main import main
+
+    customer = enrol(till, first_name="Marie", last_name="Dupont")
+    data = str(till.data_dir)
+    till.db.close()
+    assert main(["--data-dir", data, "customers", "list", "dup"]) == 0
+    assert "06 12 34 56 78" in capsys.readouterr().out
+    assert main(["--data-dir", data, "customers", "export", str(customer), "--format", "json"]) == 0
+    assert '"last_name": "Dupont"' in capsys.readouterr().out
+    assert main(["--data-dir", data, "customers", "erase", str(customer)]) == 0
+    assert main(["--data-dir", data, "customers", "list"]) == 0
+    assert "Dupont" not in capsys.readouterr().out
+    assert main(["--data-dir", data, "customers", "erase", "999"]) == 1
+    assert "introuvable" in capsys.readouterr().err
+    assert main(["--data-dir", data, "customers", "notice"]) == 0
+    assert "CNIL" in capsys.readouterr().out
+    assert main(["--data-dir", data, "loyalty", "stats", "--json"]) == 0
+    assert '"members": 0' in capsys.readouterr().out
+    assert main(["--data-dir", data, "fiscal", "verify"]) == 0

@@ -61,6 +61,30 @@ def _parser() -> argparse.ArgumentParser:
     reprint = receipt.add_parser("reprint", help="réimprime un ticket (DUPLICATA, journalisé)")
     reprint.add_argument("number", help="numéro du ticket : 42 ou T01-000042")
 
+    customers = sub.add_parser("customers", help="annuaire clients et RGPD").add_subparsers(
+        dest="action", required=True
+    )
+    customers_list = customers.add_parser("list", help="clients (recherche par nom ou téléphone)")
+    customers_list.add_argument("search", nargs="?", default="")
+    customers_export = customers.add_parser(
+        "export", help="tout ce qui est détenu sur un client (droit d'accès)"
+    )
+    customers_export.add_argument("id", type=int)
+    customers_export.add_argument("--format", choices=["text", "json"], default="text")
+    customers_erase = customers.add_parser("erase", help="efface un client (droit à l'effacement)")
+    customers_erase.add_argument("id", type=int)
+    customers.add_parser("purge", help="efface les clients inactifs depuis la durée de conservation")
+    customers_notice = customers.add_parser("notice", help="notice RGPD pour la vitrine (imprimée)")
+    customers_notice.add_argument("--print", action="store_true", help="l'imprimer (sinon : à l'écran)")
+
+    loyalty = sub.add_parser("loyalty", help="fidélité").add_subparsers(dest="action", required=True)
+    stats = loyalty.add_parser("stats", help="analyse fidélité d'une période")
+    stats.add_argument(
+        "--from", dest="start", type=date.fromisoformat, help="AAAA-MM-JJ (défaut : début du mois)"
+    )
+    stats.add_argument("--to", dest="end", type=date.fromisoformat, help="AAAA-MM-JJ (défaut : aujourd'hui)")
+    stats.add_argument("--json", action="store_true")
+
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     config.add_parser("check", help="valide la configuration")
 
@@ -123,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             return _archive(till, args.period, args.out)
         if args.command == "report":
             return _report(till, args.kind, args.date, args.format)
+        if args.command in ("customers", "loyalty"):
+            from .customers import run_customers
+
+            return run_customers(till, args)
         if args.command == "hw" and args.action == "list":
             return _hw_list(till, args.json)
         if args.command == "hw" and args.action == "test":

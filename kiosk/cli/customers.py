@@ -1,0 +1,88 @@
+"""`kiosk customers …` and `kiosk loyalty stats`: the directory and RGPD requests over SSH."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from datetime import date
+
+from ..loyalty.directory import CustomerError, dumps
+from ..loyalty.notice import privacy_notice
+from ..loyalty.phone import display_phone
+from ..loyalty.stats import Period, loyalty_stats
+from ..money import format_eur
+from ..till import Till
+
+
+def run_customers(till: Till, args: argparse.Namespace) -> int:
+    by = f"ssh:{getpass.getuser()}"
+    try:
+        if args.command == "loyalty":
+            return _stats(till, args)
+        if args.action == "list":
+            for customer in till.customers.search(args.search, limit=10_000):
+                print(f"{customer.id:>6}  {display_phone(customer.phone):<16} {customer.display_name}")
+            return 0
+        if args.action == "export":
+            data, text = till.customers.export(args.id)
+            till.ledger.record_event(
+                till.db.connection(), "CUSTOMER_EXPORTED", {"customer": args.id, "by": by}
+            )
+            print(dumps(data) if args.format == "json" else text, end="" if args.format == "text" else "\n")
+            return 0
+        if args.action == "erase":
+            till.customers.erase(args.id, by=by)
+            print(
+                f"Client n°{args.id} effacé : données personnelles supprimées, tickets et cagnotte intacts."
+            )
+            return 0
+        if args.action == "purge":
+            months = till.config.get("customers.retention_months", 36)
+            erased = till.customers.purge_inactive(months, by=by)
+            print(f"{len(erased)} client(s) inactif(s) depuis {months} mois effacé(s).")
+            return 0
+        if args.action == "notice":
+            rendered = till.render(privacy_notice(till.config))
+            if args.print:
+                till.print_queue.enqueue("Notice RGPD", rendered.data)
+                till.print_queue.drain()
+                print("Notice envoyée à l'imprimante.")
+            else:
+                print(rendered.text)
+            return 0
+    except CustomerError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 2
+
+
+def _stats(till: Till, args: argparse.Namespace) -> int:
+    today = till.clock().date()
+    period = Period(args.start or today.replace(day=1), args.end or today)
+    if period.end < period.start:
+        print("--to précède --from.", file=sys.stderr)
+        return 2
+    stats = loyalty_stats(
+        till.db,
+        till.config.till_id,
+        period,
+        till.config.timezone,
+        till.clock(),
+        till.config.get("customers.inactive_days", 90),
+    )
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Analyse fidélité du {_fr(period.start)} au {_fr(period.end)}")
+    print(f"Ventes : {stats['sales_count']} pour {format_eur(stats['sales_cents'])}")
+    print(f"Inscriptions : {stats['enrolments']} ; membres : {stats['members']}")
+    print(f"Achats des membres : {stats['member_purchases']} pour {format_eur(stats['member_cents'])}")
+    print(f"Récompenses : {stats['rewards_count']} pour {format_eur(stats['rewards_cents'])}")
+    print(f"Clients inactifs : {len(stats['inactive'])}")
+    return 0
+
+
+def _fr(day: date) -> str:
+    return f"{day:%d/%m/%Y}"

@@ -38,6 +38,12 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("inconnu@"):
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[arg-type]
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
@@ -114,6 +120,10 @@ def rows(till: Till) -> list[tuple[Any, ...]]:
             "SELECT kind, ticket, recipient, state, attempts FROM receipt_request ORDER BY id"
         ).fetchall()
     )
+
+
+def mail_till_error(till: Till) -> str:
+    return str(till.db.execute_sql("SELECT last_error FROM receipt_request").fetchone()[0])
 
 
 def test_addresses_and_numbers_are_checked_with_french_errors() -> None:
@@ -209,7 +219,9 @@ def test_server_down_the_email_waits_then_goes_exactly_once(data_dir: Path) -> N
 
     report = outbox.send_due_emails(mailer)
     assert report.sent == [] and report.deferred[0][0] == sale.number
-    assert "le serveur de messagerie ne répond pas" in report.deferred[0][1]
+    assert report.deferred[0][1] == "le serveur de messagerie ne répond pas"
+    error = mail_till_error(till)
+    assert error.startswith("le serveur de messagerie ne répond pas (ConnectionRefusedError")
     assert report.next_due == now[0] + timedelta(seconds=30)
     assert rows(till) == [("email", sale.number, "client@exemple.fr", "pending", 1)]
     assert outbox.send_due_emails(mailer).deferred == []  # not before its time: no hammering
@@ -280,6 +292,8 @@ def test_sms_is_queued_normalised_and_the_number_erased_once_handed_over(till: T
     assert "TOTAL TTC" in request.receipt
     assert rows(till) == [("sms", sale.number, None, "handed", 0)]
     assert outbox.hand_over_sms(taken.append) == 0
+    for path in till.data_dir.glob("kiosk.sqlite*"):
+        assert b"+33612345678" not in path.read_bytes(), path.name
 
 
 def test_resend_is_a_journaled_duplicate(mail_till: Till, smtp: SmtpServer) -> None:

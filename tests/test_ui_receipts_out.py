@@ -4,6 +4,7 @@ through the real UI with the keyboard and by touch; e-mails reach a real local S
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from kiosk.ui.screens.payment import PaymentScreen
 from kiosk.ui.screens.receipt import ReceiptScreen
 from kiosk.ui.screens.sale import SaleScreen
 from kiosk.ui.screens.send_receipt import SendReceiptDialog, key_name
-from tests.test_receipts_out import SmtpServer, open_till, rows, smtp  # noqa: F401  (fixture)
+from tests.test_receipts_out import SmtpServer, free_port, open_till, rows, smtp  # noqa: F401  (fixture)
 from tests.test_ui_sale import scannable, tickets
 
 
@@ -182,3 +183,38 @@ async def test_manual_slip_from_the_menu(till: Till) -> None:
         assert "pas été payé par carte" in error_text(app)
         await pilot.press("escape")
         assert isinstance(app.screen, SaleScreen)
+
+
+async def test_mail_server_down_the_cashier_is_told_and_the_email_waits(data_dir: Path) -> None:
+    server = SmtpServer(free_port())  # not started: the server is down
+    till = open_till(data_dir, server.port)
+    app = KioskApp(till)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _pay_cash(app, pilot, till)
+            await pilot.press("f11", *"client@exemple.fr", "enter")
+            assert isinstance(app.screen, SaleScreen)  # the next customer is served meanwhile
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            messages = [n.message for n in app._notifications]
+            assert (
+                "E-mail en attente : le serveur de messagerie ne répond pas, nouvel essai automatique "
+                "(ticket T01-000001)." in messages
+            ), messages
+            assert rows(till) == [("email", "T01-000001", "client@exemple.fr", "pending", 1)]
+            server.start()
+            pump = app.receipt_mail
+            pump.tick()  # the timer, before the wait is over: nothing is tried
+            assert not pump.busy
+            later = datetime.now(UTC) + timedelta(seconds=31)
+            pump.outbox.now = lambda: later
+            pump.tick()  # the timer, 30 s later
+            assert pump.busy
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert "Ticket T01-000001 envoyé par e-mail." in [n.message for n in app._notifications]
+        assert len(server.inbox.messages) == 1
+        assert rows(till) == [("email", "T01-000001", None, "sent", 2)]
+    finally:
+        server.stop()
+        till.db.close()

@@ -21,10 +21,13 @@ DOWN_MESSAGE = "le serveur de messagerie ne répond pas"
 
 
 class MailError(Exception):
-    def __init__(self, message: str, permanent: bool = False):
+    """`message` is for the cashier (French); `detail` the technical cause, kept in the queue row."""
+
+    def __init__(self, message: str, permanent: bool = False, detail: str = ""):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,11 @@ class SmtpMailer:
             raise MailError(f"{DOWN_MESSAGE} (destinataire mis en attente)") from None
         except smtplib.SMTPAuthenticationError:
             raise MailError(
-                "identifiant ou mot de passe SMTP refusé : faites vérifier la section [mail] de la configuration"
+                "identifiant ou mot de passe SMTP refusé, faites vérifier la section [mail] de la configuration",
+                detail="authentication",
             ) from None
         except (smtplib.SMTPException, OSError) as exc:  # refused, timeout, TLS, 4xx: try again later
-            raise MailError(f"{DOWN_MESSAGE} ({type(exc).__name__})") from None
+            raise MailError(DOWN_MESSAGE, detail=f"{type(exc).__name__}: {exc}"[:200]) from None
 
 
 def _html(title: str, receipt: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
+from ..store.db import PRAGMAS
 from .mailer import Mailer, MailError, build_email
 from .recipients import mask
 
@@ -94,8 +95,10 @@ class ReceiptOutbox:
         return int(row[0])
 
     def _finish(self, request_id: int, state: str, error: str | None = None) -> None:
-        """Mark a request done and erase its recipient, in one statement (the privacy promise)."""
+        """Mark a request done and erase its recipient, in one statement (the privacy promise); the freed
+        bytes are zeroed (secure_delete) rather than left in the page."""
         with self.db.atomic():
+            self.db.execute_sql("PRAGMA secure_delete = ON")
             self.db.execute_sql(
                 "UPDATE receipt_request SET state = ?, recipient = NULL, last_error = ?, done_utc = ? "
                 "WHERE id = ?",
@@ -131,22 +134,37 @@ class ReceiptOutbox:
                 try:
                     mailer.send(build_email(mailer.settings, json.loads(payload), recipient))
                 except MailError as exc:
+                    error = f"{exc.message} ({exc.detail})" if exc.detail else exc.message
                     if exc.permanent:
-                        self._finish(request_id, "failed", exc.message)
+                        self._finish(request_id, "failed", error)
                         report.refused.append((ticket, exc.message))
                         continue
                     with self.db.atomic():
                         self.db.execute_sql(
                             "UPDATE receipt_request SET state = 'pending', last_error = ?, next_try_utc = ? "
                             "WHERE id = ?",
-                            (exc.message, _iso(now + backoff(attempts + 1)), request_id),
+                            (error, _iso(now + backoff(attempts + 1)), request_id),
                         )
                     report.deferred.append((ticket, exc.message))
                     break
                 self._finish(request_id, "sent")
                 report.sent.append(ticket)
+        if report.sent or report.refused:
+            self.scrub()
         report.next_due = self.next_due()
         return report
+
+    def scrub(self) -> bool:
+        """Leave no copy of an erased recipient in the WAL file: a truncating checkpoint. It gives up
+        after a moment rather than hold up a sale (True when done; the next round tries again)."""
+        if self.db.in_transaction():  # the caller's transaction: its own commit comes first
+            return False
+        self.db.execute_sql("PRAGMA busy_timeout = 100")
+        try:
+            busy = self.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            self.db.execute_sql(f"PRAGMA busy_timeout = {PRAGMAS['busy_timeout']}")
+        return not busy
 
     def hand_over_sms(self, take: Callable[[SmsRequest], None]) -> int:
         """Give each waiting SMS to `take` (the uplink writes it to its outbox), then erase the number.
@@ -163,6 +181,8 @@ class ReceiptOutbox:
                 data = json.loads(payload)
                 take(SmsRequest(int(request_id), ticket, phone, data["text"], data["receipt"]))
                 self._finish(request_id, "handed")
+        if rows:
+            self.scrub()
         return len(rows)
 
     def describe(self, request_id: int) -> str:

@@ -7,7 +7,7 @@ tells the cashier what happened. No thread outlives a round of sending, so closi
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..receipts_out.mailer import MailSettings, SmtpMailer
@@ -37,7 +37,7 @@ class ReceiptMailPump:
         self.tick()
 
     def tick(self) -> None:
-        if self.next_due is not None and self.next_due <= datetime.now(UTC):
+        if self.next_due is not None and self.next_due <= self.outbox.now():
             self.kick()
 
     def kick(self) -> None:

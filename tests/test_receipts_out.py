@@ -339,3 +339,36 @@ def test_manual_card_slip(till: Till) -> None:
         manual_slip(till, cash)
     again, _ = manual_slip_for(till, sale.number)
     assert again.number == sale.number
+
+
+def test_cli_mail_test_status_and_send(data_dir: Path, smtp: SmtpServer) -> None:
+    from tests.test_cli import run
+
+    till = open_till(data_dir, smtp.port)
+    queue_receipt(till, sell(till), "sms", "0612345678")
+    queue_receipt(till, sell(till), "email", "client@exemple.fr")
+    till.db.close()
+
+    status = run(data_dir, "mail", "status")
+    assert status.returncode == 0 and status.stdout.strip() == (
+        "E-mails en attente : 1 ; SMS en attente du portail : 1"
+    )
+    bad = run(data_dir, "mail", "test", "technicien@")
+    assert bad.returncode == 2 and "Adresse e-mail invalide" in bad.stderr
+    sent = run(data_dir, "mail", "test", "technicien@exemple.fr")
+    assert sent.returncode == 0, sent.stderr
+    assert "Message d'essai envoyé à technicien@exemple.fr" in sent.stdout
+    assert smtp.inbox.messages[0]["Subject"] == "Essai d'envoi - caisse T01"
+    drained = run(data_dir, "mail", "send")
+    assert drained.returncode == 0 and drained.stdout.strip() == "Ticket T01-000002 envoyé par e-mail."
+    assert [to for _, to in smtp.inbox.envelopes] == [["technicien@exemple.fr"], ["client@exemple.fr"]]
+    assert run(data_dir, "mail", "status").stdout.strip().startswith("E-mails en attente : 0")
+
+
+def test_cli_mail_test_says_when_the_server_is_down(data_dir: Path) -> None:
+    from tests.test_cli import run
+
+    open_till(data_dir, free_port()).db.close()
+    down = run(data_dir, "mail", "test", "technicien@exemple.fr")
+    assert down.returncode == 1
+    assert "Échec de l'envoi : le serveur de messagerie ne répond pas (ConnectionRefusedError" in down.stderr

@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     reprint = receipt.add_parser("reprint", help="réimprime un ticket (DUPLICATA, journalisé)")
     reprint.add_argument("number", help="numéro du ticket : 42 ou T01-000042")
 
+    from ..receipts_out import cli as mail_cli
+
+    mail_cli.add_parser(sub)
+
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     config.add_parser("check", help="valide la configuration")
 
@@ -105,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             return _sim_sales(till, args)
         if args.command == "receipt":
             return _reprint(till, args.number)
+        if args.command == "mail":
+            from ..receipts_out import cli as mail_cli
+
+            return mail_cli.run(till, args)
         if args.command == "fiscal" and args.action == "close":
             return _close(till, args.period, args.date)
         if args.command == "fiscal" and args.action == "purge":

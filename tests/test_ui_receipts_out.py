@@ -218,3 +218,19 @@ async def test_mail_server_down_the_cashier_is_told_and_the_email_waits(data_dir
     finally:
         server.stop()
         till.db.close()
+
+
+async def test_an_email_left_waiting_by_the_last_session_goes_at_start(
+    mail_till: Till,
+    smtp: SmtpServer,  # noqa: F811
+) -> None:
+    from kiosk.receipts_out.service import queue_receipt
+    from tests.test_receipts_out import sell
+
+    queue_receipt(mail_till, sell(mail_till), "email", "client@exemple.fr")
+    mail_till.db.execute_sql("UPDATE receipt_request SET state = 'sending'")  # the till stopped mid-send
+    app = KioskApp(mail_till)
+    async with app.run_test(size=(100, 30)):
+        await app.workers.wait_for_complete()
+    assert [to for _, to in smtp.inbox.envelopes] == [["client@exemple.fr"]]
+    assert rows(mail_till) == [("email", "T01-000001", None, "sent", 1)]

@@ -135,6 +135,7 @@ class ReceiptOutbox:
                     mailer.send(build_email(mailer.settings, json.loads(payload), recipient))
                 except MailError as exc:
                     error = f"{exc.message} ({exc.detail})" if exc.detail else exc.message
+                    error = error.replace(recipient, mask(recipient))  # a server's reply may quote it
                     if exc.permanent:
                         self._finish(request_id, "failed", error)
                         report.refused.append((ticket, exc.message))

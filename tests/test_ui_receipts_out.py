@@ -174,15 +174,25 @@ async def test_resend_an_earlier_ticket_from_the_menu(mail_till: Till, smtp: Smt
 
 
 async def test_manual_slip_from_the_menu(till: Till) -> None:
+    from tests.test_receipts_out import sell
+
+    sell(till, card=True)  # ticket 1, by card; ticket 2 below, in cash
     app = KioskApp(till)
     async with app.run_test(size=(100, 30)) as pilot:
         await _pay_cash(app, pilot, till)
         await pilot.press("f10")
         await open_menu_entry(app, pilot, "manual-slip")
-        await pilot.press("1", "enter")
+        await pilot.press("2", "enter")
         assert "pas été payé par carte" in error_text(app)
-        await pilot.press("escape")
+        await pilot.press("backspace", "1")
+        await pilot.click("#send-ok")
+        assert isinstance(app.screen, ReceiptScreen)
+        text = str(app.screen.query_one("#receipt-text", Static).render())
+        assert "TICKET CARTE MANUEL" in text and "T01-000001" in text
+        await pilot.press("enter")
         assert isinstance(app.screen, SaleScreen)
+        await app.workers.wait_for_complete()
+    assert b"TICKET CARTE MANUEL" in till.printer.last_bytes  # type: ignore[attr-defined]
 
 
 async def test_mail_server_down_the_cashier_is_told_and_the_email_waits(data_dir: Path) -> None:

@@ -74,6 +74,18 @@ def _scale_labels(value: Any) -> bool:
     return isinstance(value, list)
 
 
+def _sender(value: Any) -> bool:
+    from .receipts_out.recipients import RecipientError, normalise_email
+
+    if value == "":
+        return True
+    try:
+        normalise_email(value)
+    except (RecipientError, AttributeError):
+        return False
+    return True
+
+
 # dotted key → (check, what is expected); anything not listed here is refused as unknown.
 SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "shop.id": (_ident, "1 à 32 lettres, chiffres, - ou _"),
@@ -161,6 +173,16 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "devices.drawer.active_high": (_bool, "true ou false"),
     "devices.drawer.kick_pin": (_choice(2, 5), "2 ou 5"),  # type: ignore[arg-type]
     "devices.drawer.sensor_pin": (_int_range(0, 27), "un numéro de broche GPIO BCM de 0 à 27"),
+    "mail.host": (
+        lambda v: isinstance(v, str) and len(v) <= 253,
+        "le serveur SMTP (vide : pas d'envoi par e-mail)",
+    ),
+    "mail.port": (_int_range(1, 65535), "un port TCP de 1 à 65535 (587 STARTTLS, 465 SSL, 25)"),
+    "mail.security": (_choice("starttls", "ssl", "none"), "starttls, ssl ou none"),
+    "mail.username": (lambda v: isinstance(v, str), "l'identifiant SMTP (vide : pas d'authentification)"),
+    "mail.password": (lambda v: isinstance(v, str), "le mot de passe SMTP, entre guillemets"),
+    "mail.sender": (_sender, "l'adresse d'expédition, par exemple caisse@exemple.fr (vide : pas d'envoi)"),
+    "mail.timeout": (_int_range(1, 120), "une durée en secondes de 1 à 120"),
 }
 
 

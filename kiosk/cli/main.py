@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--to", dest="end", type=date.fromisoformat, help="AAAA-MM-JJ (défaut : aujourd'hui)")
     stats.add_argument("--json", action="store_true")
+    from ..receipts_out import cli as mail_cli
+
+    mail_cli.add_parser(sub)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     config.add_parser("check", help="valide la configuration")
@@ -130,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             return _sim_sales(till, args)
         if args.command == "receipt":
             return _reprint(till, args.number)
+        if args.command == "mail":
+            from ..receipts_out import cli as mail_cli
+
+            return mail_cli.run(till, args)
         if args.command == "fiscal" and args.action == "close":
             return _close(till, args.period, args.date)
         if args.command == "fiscal" and args.action == "purge":

@@ -59,11 +59,33 @@ def _v4_loyalty(db: SqliteDatabase) -> None:
         )
 
 
+def _v4_mail_receipt_requests(db: SqliteDatabase) -> None:
+    """Receipts to send by e-mail or SMS (kiosk.receipts_out.outbox); a finished row keeps no recipient."""
+    db.execute_sql(
+        "CREATE TABLE receipt_request ("
+        "id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "created_utc TEXT NOT NULL, "
+        "kind TEXT NOT NULL CHECK (kind IN ('email', 'sms')), "
+        "ticket TEXT NOT NULL, "
+        "recipient TEXT, "
+        "state TEXT NOT NULL DEFAULT 'pending' "
+        "CHECK (state IN ('pending', 'sending', 'sent', 'handed', 'failed')), "
+        "attempts INTEGER NOT NULL DEFAULT 0, "
+        "next_try_utc TEXT NOT NULL, "
+        "last_error TEXT, "
+        "payload TEXT NOT NULL, "
+        "done_utc TEXT, "
+        "CHECK (state IN ('pending', 'sending') OR recipient IS NULL))"
+    )
+    db.execute_sql("CREATE INDEX receipt_request_due ON receipt_request (kind, state, next_try_utc)")
+
+
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v1_base,
     _v2_article_search,
     _v3_print_queue,
     _v4_loyalty,
+    _v4_mail_receipt_requests,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -22,6 +22,7 @@ from fiscal.timeutil import parse_utc
 
 from ..staff import StaffMember
 from ..till import Till
+from .receipt_mail import ReceiptMailPump
 from .screens.dialogs import ManagerPinDialog
 from .screens.login import LoginScreen
 from .screens.sale import SaleScreen
@@ -41,6 +42,7 @@ class KioskApp(App[None]):
         self._display_wanted: tuple[str, str] | None = None
         self._display_shown: tuple[str, str] | None = ("", "")
         self._display_lock = threading.Lock()
+        self.receipt_mail = ReceiptMailPump(self)  # receipts by e-mail: retried until sent
         self.title = till.config.get("shop.name")
         self.sub_title = f"Caisse {till.config.till_id}"
 
@@ -49,6 +51,7 @@ class KioskApp(App[None]):
         for warning in self.till.start():
             self.notify(warning, severity="error", timeout=30)
         self.check_devices()
+        self.receipt_mail.start()
         self.set_interval(0.5, self.watch_drawer)
         self.push_screen(LoginScreen())
         if self.till.clock_behind is not None:

@@ -85,3 +85,11 @@ MENU += [
     MenuEntry("loyalty", "Programme de fidélité", open_programme, "responsable"),
     MenuEntry("loyalty-stats", "Analyse fidélité", open_stats, "responsable"),
 ]
+
+# Receipts by e-mail / SMS and the handwritten card slip (kiosk.ui.screens.send_receipt).
+from .send_receipt import manual_slip_from_menu, resend_from_menu  # noqa: E402
+
+MENU += [
+    MenuEntry("resend", "Renvoyer un ticket (e-mail / SMS)", resend_from_menu, "duplicata"),
+    MenuEntry("manual-slip", "Ticket manuel (carte étrangère)", manual_slip_from_menu, "carte à piste"),
+]

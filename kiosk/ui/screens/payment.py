@@ -20,11 +20,13 @@ from fiscal.journal import ClockWentBack, FiscalError
 
 from ...money import AmountError, format_eur, parse_amount
 from ...receipt import sale_receipt
+from ...receipts_out.manual import card_amount
 from ...sale.basket import Basket
 from ...sale.checkout import CompletedSale, PaymentError, Tender, cash_payment
 from ...staff import StaffMember
 from ..widgets import TouchKey
 from .dialogs import CardOutcomeDialog
+from .send_receipt import offer_digital_receipt, print_manual_slip
 
 if TYPE_CHECKING:
     from ..app import KioskApp
@@ -55,6 +57,8 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         Binding("f8", "preset(3)", "50 €", id="pay.p3", show=False),
         Binding("f9", "print_ticket", "Imprimer", id="pay.print", tooltip="Imprimer le ticket"),
         Binding("f10", "no_ticket", "Pas de ticket", id="pay.none", tooltip="Terminer sans ticket"),
+        Binding("f11", "email_ticket", "E-mail", id="pay.email", tooltip="Envoyer le ticket par e-mail"),
+        Binding("f12", "sms_ticket", "SMS", id="pay.sms", tooltip="Envoyer le ticket par SMS"),
     ]
 
     def __init__(self, basket: Basket, member: StaffMember):
@@ -99,6 +103,10 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Imprimer (F9)", id="ticket-print", variant="primary")
                     yield Button("Pas de ticket (F10)", id="ticket-none")
+                with Horizontal(classes="dialog-buttons", id="ticket-digital"):
+                    yield Button("E-mail (F11)", id="ticket-email")
+                    yield Button("SMS (F12)", id="ticket-sms")
+                    yield Button("Ticket manuel", id="ticket-manual")
 
     def on_mount(self) -> None:
         self.query_one("#ticket-choice").display = False
@@ -183,6 +191,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.query_one("#change", Digits).update(format_eur(self.sale.change))
         self.query_one("#pay-entry").display = False
         self.query_one("#ticket-choice").display = True
+        self.query_one("#ticket-manual").display = card_amount(self.sale) > 0
         self.query_one("#ticket-print", Button).focus()
         if self.sale.paid_cash:
             self.kiosk.open_drawer()
@@ -255,3 +264,19 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
     def action_no_ticket(self) -> None:
         if self.sale is not None:
             self.dismiss(PaymentOutcome(self.sale, None))
+
+    # -- receipt by e-mail / SMS, handwritten card slip (kiosk.ui.screens.send_receipt) ---------------
+    @on(Button.Pressed, "#ticket-email")
+    def action_email_ticket(self) -> None:
+        if self.sale is not None:
+            offer_digital_receipt(self.kiosk, self.sale, "email", then=self.action_no_ticket)
+
+    @on(Button.Pressed, "#ticket-sms")
+    def action_sms_ticket(self) -> None:
+        if self.sale is not None:
+            offer_digital_receipt(self.kiosk, self.sale, "sms", then=self.action_no_ticket)
+
+    @on(Button.Pressed, "#ticket-manual")
+    def manual_ticket(self) -> None:
+        if self.sale is not None and card_amount(self.sale) > 0:
+            print_manual_slip(self.kiosk, self.sale)

@@ -75,7 +75,7 @@ def _scale_labels(value: Any) -> bool:
 
 
 def _sender(value: Any) -> bool:
-    from .receipts_out.recipients import RecipientError, normalise_email
+    from .contact import RecipientError, normalise_email
 
     if value == "":
         return True

@@ -47,9 +47,9 @@ def enrol(till: Till, phone: str = "06 12 34 56 78", **fields: str) -> int:
 def test_phone_numbers_are_normalised_mobiles() -> None:
     assert normalise_mobile("06 12 34 56 78") == "+33612345678"
     assert normalise_mobile("+32 470 12 34 56") == "+32470123456"
-    with pytest.raises(PhoneError, match="pas un numéro de mobile"):
+    with pytest.raises(PhoneError, match="pas un portable"):
         normalise_mobile("04 75 26 00 00")  # the shop's landline
-    with pytest.raises(PhoneError, match="n'est pas un numéro"):
+    with pytest.raises(PhoneError, match="Numéro invalide"):
         normalise_mobile("06 12")
 
 
@@ -160,7 +160,7 @@ def test_two_cards_on_one_account_recognise_the_customer(till: Till) -> None:
 def test_directory_refuses_bad_input_and_duplicates(till: Till) -> None:
     with pytest.raises(CustomerError, match="accepter les conditions"):
         till.customers.create("06 12 34 56 78", consent=False)
-    with pytest.raises(CustomerError, match="e-mail"):
+    with pytest.raises(CustomerError, match="Adresse e-mail invalide"):
         till.customers.create("06 12 34 56 78", email="marie@", consent=True)
     with pytest.raises(CustomerError, match="14/07/1980"):
         till.customers.create("06 12 34 56 78", birth_date="1980-07-14", consent=True)

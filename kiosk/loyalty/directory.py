@@ -18,12 +18,12 @@ from peewee import SqliteDatabase
 from fiscal.journal import FiscalLedger
 from fiscal.timeutil import stamp
 
+from ..contact import RecipientError, normalise_email
 from ..money import format_eur
 from .models import CardToken, Customer, CustomerSale, LoyaltyEntry
 from .phone import PhoneError, display_phone, normalise_mobile
 
 CONSENT_TEXT = "notice-fidelite-v1"
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
 class CustomerError(ValueError):
@@ -77,10 +77,13 @@ def parse_birth_date(text: str) -> str:
 
 
 def check_email(text: str) -> str:
-    text = text.strip()
-    if text and not _EMAIL.fullmatch(text):
-        raise CustomerError(f"Adresse e-mail « {text} » invalide : par exemple marie.dupont@exemple.fr.")
-    return text
+    """'' (no e-mail) or the address checked as for receipts."""
+    if not text.strip():
+        return ""
+    try:
+        return normalise_email(text)
+    except RecipientError as exc:
+        raise CustomerError(str(exc)) from None
 
 
 def card_token(secret: bytes, masked_pan: str, expiry: str = "") -> str:

@@ -1,35 +1,13 @@
-"""Phone numbers: French or international mobiles, normalised to E.164 (phonenumbers)."""
+"""Phone numbers of the directory: mobiles normalised to E.164 by kiosk.contact, shown the French way."""
 
 from __future__ import annotations
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
 
+from ..contact import RecipientError as PhoneError
+from ..contact import normalise_mobile
 
-class PhoneError(ValueError):
-    """A number the till cannot use; the message says what to type (French)."""
-
-
-def normalise_mobile(text: str, region: str = "FR") -> str:
-    """'06 12 34 56 78' -> '+33612345678'; a landline, a short or malformed number is refused."""
-    cleaned = text.strip()
-    if not cleaned:
-        raise PhoneError("Le numéro de téléphone mobile est obligatoire.")
-    try:
-        number = phonenumbers.parse(cleaned, region)
-    except NumberParseException:
-        raise PhoneError(
-            f"« {cleaned} » n'est pas un numéro de téléphone : saisissez par exemple 06 12 34 56 78 "
-            "ou +32 470 12 34 56."
-        ) from None
-    if not phonenumbers.is_valid_number(number):
-        raise PhoneError(f"« {cleaned} » n'est pas un numéro valide : vérifiez les chiffres.")
-    kind = phonenumbers.number_type(number)
-    if kind not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        raise PhoneError(
-            f"« {cleaned} » n'est pas un numéro de mobile : le programme de fidélité s'appuie sur un mobile."
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+__all__ = ["PhoneError", "display_phone", "normalise_mobile"]
 
 
 def display_phone(e164: str | None) -> str:

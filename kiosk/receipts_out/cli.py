@@ -6,10 +6,10 @@ import argparse
 import sys
 from email.message import EmailMessage
 
+from ..contact import RecipientError, normalise_email
 from ..till import Till
 from .mailer import MailError, MailSettings, SmtpMailer, build_email
 from .outbox import EMAIL, SMS, ReceiptOutbox
-from .recipients import RecipientError, normalise_email
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -19,9 +19,9 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
+from ..contact import mask
 from ..store.db import PRAGMAS
 from .mailer import Mailer, MailError, build_email
-from .recipients import mask
 
 EMAIL = "email"
 SMS = "sms"

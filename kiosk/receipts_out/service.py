@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from fiscal.duplicates import find_ticket, record_duplicate
 
+from ..contact import RecipientError, mask, normalise_email, normalise_mobile
 from ..money import format_eur
 from ..receipt import sale_receipt
 from ..sale.checkout import CompletedSale
 from ..till import Till
 from .mailer import NOT_CONFIGURED, MailSettings, email_payload
 from .outbox import EMAIL, SMS, ReceiptOutbox
-from .recipients import RecipientError, mask, normalise_email, normalise_mobile
 
 KIND_LABELS = {EMAIL: "e-mail", SMS: "SMS"}
 

@@ -1,4 +1,5 @@
-"""The customer's e-mail address or mobile number, checked and normalised before anything is queued."""
+"""A customer's e-mail address or mobile number, checked and normalised (receipts by e-mail or SMS, the
+customer directory)."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ from fiscal.keys import (
 
 from . import __version__
 from .catalogue import Catalogue
-from .config import Config, config_changes, load_config
+from .config import Config, config_changes, config_snapshot, load_config
 from .loyalty.directory import CustomerDirectory
 from .loyalty.service import LoyaltyService
 from .print_queue import PrintQueue
@@ -195,7 +195,9 @@ class Till:
         self.checkout.close_previous_days(self.clock().date())  # a till idle for days closes them now
         with self.db.atomic():
             Meta.replace(key="software_version", value=__version__).execute()
-            Meta.replace(key="config", value=json.dumps(self.config.raw, sort_keys=True)).execute()
+            Meta.replace(
+                key="config", value=json.dumps(config_snapshot(self.config), sort_keys=True)
+            ).execute()
         self.ledger.anchor_heads(conn)
 
     def confirm_clock(self, manager: str) -> None:

@@ -39,3 +39,26 @@ def test_configuration_change_and_update_are_journaled(till: Till, monkeypatch: 
     unchanged.start()
     assert len(_jet(unchanged, "CONFIG_CHANGED")) == 2  # nothing new to say
     unchanged.db.close()
+
+
+def test_secrets_never_reach_the_database(till: Till) -> None:
+    """The configuration copy kept to notice changes holds a password only as a digest; a new password is
+    journaled as « (modifié) », never in clear."""
+    data_dir: Path = till.data_dir
+    till.db.close()
+    (data_dir / "kiosk.toml").write_text(
+        SIMULATED_DEVICES + '[mail]\nhost = "smtp.example.fr"\npassword = "hunter2-secret"\n', "utf-8"
+    )
+    first = Till.open(data_dir)
+    first.start()
+    first.stop()
+    (data_dir / "kiosk.toml").write_text(
+        SIMULATED_DEVICES + '[mail]\nhost = "smtp.example.fr"\npassword = "correct-horse"\n', "utf-8"
+    )
+    second = Till.open(data_dir)
+    second.start()
+    assert _jet(second, "CONFIG_CHANGED")[-1]["changes"] == {"mail.password": "(modifié)"}
+    second.stop()
+    for path in data_dir.glob("kiosk.sqlite*"):
+        content = path.read_bytes()
+        assert b"hunter2-secret" not in content and b"correct-horse" not in content

@@ -39,6 +39,7 @@ from .catalogue import Catalogue
 from .config import Config, config_changes, load_config
 from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
+from .sale.refunds import RefundService
 from .staff import StaffService
 from .store import Meta, open_database
 from .store.db import DB_NAME
@@ -105,6 +106,8 @@ class Till:
             training=config.get("till.training"),
             first_month=config.get("fiscal.first_month"),
         )
+        self.checkout.configure(config)
+        self.refunds = RefundService(self.checkout)
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
         self.clock_behind: str | None = None
         self._restored: list[str] = []

@@ -162,7 +162,7 @@ class PaymentPlan:
     def remove(self, index: int) -> Tender:
         if not 0 <= index < len(self.tenders):
             raise PaymentError("Choisissez d'abord un règlement de la liste.")
-        if self.tenders[index].kind == CARD:
+        if self.tenders[index].kind in (CARD, MEAL_CARD):
             raise PaymentError(
                 "Paiement carte accepté : il ne peut pas être retiré. Terminez le paiement avec le reste dû."
             )

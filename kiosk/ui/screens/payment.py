@@ -43,6 +43,14 @@ CARD_CRASH_MESSAGE = (
 )
 
 
+class PaymentBox(VerticalScroll, can_focus=False):
+    """Scrolls on a small screen; never takes the focus from the amount field when touched."""
+
+
+class RemoveKey(TouchKey, can_focus=False):
+    """« Retirer » a tender by touch (ctrl+z by keyboard): the amount field keeps the focus."""
+
+
 @dataclass(frozen=True)
 class PaymentOutcome:
     sale: CompletedSale
@@ -100,7 +108,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
 
     def compose(self) -> ComposeResult:
         presets = self.kiosk.till.config.get("cash.presets")
-        with VerticalScroll(classes="dialog", id="payment"):
+        with PaymentBox(classes="dialog", id="payment"):
             with Horizontal(classes="amount-row"):
                 yield Label("À payer", classes="amount-label")
                 yield Digits(format_eur(self.basket.total), id="due")
@@ -203,7 +211,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
                 Label(Content(f"{label} : {format_eur(tender.amount)}"), classes="tender-row-label")
             ]
             if tender.kind not in (CARD, MEAL_CARD):
-                cells.append(TouchKey("Retirer", name=str(index), classes="tender-del", compact=True))
+                cells.append(RemoveKey("Retirer", name=str(index), classes="tender-del", compact=True))
             rows.append(Horizontal(*cells, classes="tender-row"))
         box.mount_all(rows)
         self.query_one("#remaining", Digits).update(format_eur(self.plan.remaining))
@@ -250,13 +258,15 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
 
     def take(self, kind: str, amount: int, ref: str = "") -> bool:
         """Add a tender to the split; sign the sale once nothing remains. False when refused."""
+        given = self.query_one("#given", Input)
+        given.focus()  # touch: the next amount is typed at once
         try:
             self.plan.add(kind, amount, ref)
         except PaymentError as exc:
             self._error(str(exc))
             return False
         self._error("")
-        self.query_one("#given", Input).value = ""
+        given.value = ""
         self.refresh_plan()
         if self.plan.settled:
             self.commit(self.plan.tenders, self.plan.change)

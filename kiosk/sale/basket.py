@@ -73,6 +73,7 @@ class BasketLine:
 class Basket:
     lines: list[BasketLine] = field(default_factory=list)
     discount: Discount | None = None  # on the whole ticket, shared out over the lines
+    credit_note: str | None = None  # an exchange's credit note, spent first at payment
 
     def add_article(
         self, article: ArticleView, qty: Decimal = Decimal(1), unit_cents: int | None = None
@@ -141,6 +142,7 @@ class Basket:
     def clear(self) -> None:
         self.lines.clear()
         self.discount = None
+        self.credit_note = None
 
     @property
     def is_empty(self) -> bool:

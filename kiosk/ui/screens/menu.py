@@ -76,3 +76,6 @@ class MenuScreen(ModalScreen[MenuEntry | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+from . import checkout_menu  # noqa: E402,F401  (registers discounts, refunds and exchanges)

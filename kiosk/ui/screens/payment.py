@@ -99,7 +99,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.sale: CompletedSale | None = None
         self.card_busy = False
         self.card_kind = CARD
-        self.credit_note = credit_note  # an exchange's credit note, spent at once
+        self.credit_note = credit_note or basket.credit_note  # an exchange's credit note, spent at once
         self.plan = PaymentPlan(basket.total, meal_eligible=0, meal_max=0)
 
     @property

@@ -10,6 +10,7 @@ from decimal import Decimal
 from .money import format_eur
 from .sale.basket import Basket, Discount
 from .sale.checkout import CompletedSale, cash_payment
+from .sale.discounts import book_categories
 from .sale.tenders import CARD, CASH, CHEQUE, HOLIDAY, MEAL, MEAL_CARD, VOUCHER, PaymentPlan
 from .staff import StaffMember
 from .till import Till
@@ -40,6 +41,7 @@ def _cash_given(total: int, rng: random.Random) -> int:
 
 
 def _basket(till: Till, rng: random.Random, articles: list, managers: list[StaffMember]) -> Basket:  # type: ignore[type-arg]
+    books = book_categories()
     basket = Basket()
     for _ in range(rng.choice((1, 1, 2, 3, 4, 5, 7))):
         article = rng.choice(articles)
@@ -52,7 +54,8 @@ def _basket(till: Till, rng: random.Random, articles: list, managers: list[Staff
     if roll < 8:  # a small discount on a line, within what a cashier may give
         line = rng.randrange(len(basket.lines))
         basket.lines[line].discount = Discount(rng.choice(("Date courte", "Fin de série")), percent_bp=500)
-    elif roll < 10 and managers:  # a larger one on the ticket, with a manager's PIN
+    elif roll < 10 and managers and not any(line.category in books for line in basket.lines):
+        # a larger one on the ticket, with a manager's PIN (never on books: 5 % at most)
         basket.discount = Discount("Geste commercial", percent_bp=2000, authorised_by=rng.choice(managers))
     return basket
 

@@ -291,3 +291,19 @@ def test_exchange_is_a_return_then_a_sale_paid_by_its_credit_note(till: Till) ->
         plan.add("cash", plan.remaining)
     swap = till.checkout.complete(new, plan.tenders, plan.change, camille)
     assert swap.body["tenders"][0]["credit_note"] == number
+
+
+def test_books_never_get_more_than_five_percent(till: Till) -> None:
+    basket = Basket()
+    basket.add_article(article(till, "livres"))
+    basket.add_article(article(till, "vins_bieres"))
+    with pytest.raises(DiscountError, match="prix unique du livre"):
+        set_line_discount(basket, 0, make_discount("8", percent=True, reason="Abîmé"), 10)
+    assert basket.lines[0].discount is None
+    set_line_discount(basket, 0, make_discount("5", percent=True, reason="Remise libraire"), 10)
+    with pytest.raises(DiscountError, match="prix unique du livre"):
+        set_ticket_discount(basket, make_discount("5", percent=True, reason="Fidèle"), 10)
+    assert basket.discount is None
+    basket.discount = Discount("Ami", percent_bp=800)  # slipped past the screen: the checkout refuses it
+    with pytest.raises(DiscountError):
+        till.checkout.complete(basket, [Tender("cash", basket.total)], 0, member(till, "Camille"))

@@ -12,7 +12,10 @@ from dataclasses import replace
 from ..money import AmountError, format_eur, parse_amount
 from ..permissions import PermissionDenied, require
 from ..staff import StaffMember
+from ..store import Category
 from .basket import Basket, BasketError, Discount
+
+BOOK_MAX_PERCENT = 5  # prix unique du livre (loi Lang): at most 5 % off the publisher's price
 
 
 class DiscountError(ValueError):
@@ -59,6 +62,22 @@ def _checked(discount: Discount, base: int, max_percent: int) -> None:
     _authorised(discount, base, max_percent)
 
 
+def book_categories() -> frozenset[str]:
+    rows = Category.select(Category.key, Category.flags)
+    return frozenset(row.key for row in rows if "book" in row.flags.split(","))
+
+
+def check_books(basket: Basket) -> None:
+    """Books (categories flagged `book`) never get more than 5 % off, line and ticket discounts together."""
+    books = book_categories()
+    for line, share in zip(basket.lines, basket.discount_shares(), strict=True):
+        if line.category in books and (line.discount_cents + share) * 100 > line.gross * BOOK_MAX_PERCENT:
+            raise DiscountError(
+                f"{line.label} : prix unique du livre, {BOOK_MAX_PERCENT} % de remise au plus. "
+                "Réduisez la remise."
+            )
+
+
 def set_line_discount(basket: Basket, index: int, discount: Discount | None, max_percent: int) -> None:
     """Apply (or with None remove) a line's discount; refused with nothing changed."""
     if not 0 <= index < len(basket.lines):
@@ -66,7 +85,13 @@ def set_line_discount(basket: Basket, index: int, discount: Discount | None, max
     line = basket.lines[index]
     if discount is not None:
         _checked(discount, line.gross, max_percent)
+    before = line.discount
     line.discount = discount
+    try:
+        check_books(basket)
+    except DiscountError:
+        line.discount = before
+        raise
     if basket.discount is not None and basket.subtotal <= 0:
         basket.discount = None
 
@@ -76,7 +101,13 @@ def set_ticket_discount(basket: Basket, discount: Discount | None, max_percent: 
         if basket.is_empty:
             raise DiscountError("Le panier est vide : ajoutez un article avant la remise.")
         _checked(discount, basket.subtotal, max_percent)
+    before = basket.discount
     basket.discount = discount
+    try:
+        check_books(basket)
+    except DiscountError:
+        basket.discount = before
+        raise
 
 
 def override_price(basket: Basket, index: int, unit_cents: int, authoriser: StaffMember | None) -> None:
@@ -114,6 +145,7 @@ def check_basket(basket: Basket, max_percent: int) -> None:
             _authorised(line.discount, line.gross, max_percent)
     if basket.discount is not None:
         _authorised(basket.discount, basket.subtotal, max_percent)
+    check_books(basket)
 
 
 def with_authoriser(discount: Discount, member: StaffMember | None) -> Discount:

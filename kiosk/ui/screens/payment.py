@@ -26,6 +26,7 @@ from ...receipt import credit_note_receipt, sale_receipt
 from ...sale.basket import Basket
 from ...sale.checkout import CompletedSale, PaymentError, Tender
 from ...sale.credit_notes import CreditNoteView
+from ...sale.discounts import DiscountError
 from ...sale.tenders import CARD, CASH, CHEQUE, HOLIDAY, MEAL, MEAL_CARD, TENDER_LABELS, VOUCHER, PaymentPlan
 from ...staff import StaffMember
 from ..widgets import TouchKey
@@ -361,7 +362,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         except ClockWentBack:
             self.kiosk.confirm_clock(then=lambda: self.commit(tenders, change))
             return
-        except (PaymentError, FiscalError, PermissionDenied) as exc:
+        except (PaymentError, DiscountError, FiscalError, PermissionDenied) as exc:
             self._error(str(exc))
             return
         self._error("")

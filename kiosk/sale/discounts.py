@@ -8,8 +8,9 @@ The checkout service checks the basket again before signing (`check_basket`), so
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
-from ..money import AmountError, format_eur, parse_amount
+from ..money import AmountError, format_eur, parse_amount, round_half_up
 from ..permissions import PermissionDenied, require
 from ..staff import StaffMember
 from ..store import Category
@@ -71,7 +72,8 @@ def check_books(basket: Basket) -> None:
     """Books (categories flagged `book`) never get more than 5 % off, line and ticket discounts together."""
     books = book_categories()
     for line, share in zip(basket.lines, basket.discount_shares(), strict=True):
-        if line.category in books and (line.discount_cents + share) * 100 > line.gross * BOOK_MAX_PERCENT:
+        allowed = round_half_up(Decimal(line.gross * BOOK_MAX_PERCENT) / 100)  # rounded as discounts are
+        if line.category in books and line.discount_cents + share > allowed:
             raise DiscountError(
                 f"{line.label} : prix unique du livre, {BOOK_MAX_PERCENT} % de remise au plus. "
                 "Réduisez la remise."

@@ -12,8 +12,10 @@ journal and never move the grand totals.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from .closures import is_day_closed
@@ -95,6 +97,53 @@ def _discount_problems(body: dict[str, Any], lines: list[dict[str, Any]]) -> lis
     declared = ticket_discount.get("amount") if isinstance(ticket_discount, dict) else 0
     if not _int(declared) or declared != shares:
         problems.append(f"remise du ticket {declared} ≠ somme des parts des lignes {shares} (centimes)")
+    return problems
+
+
+def return_problems(conn: sqlite3.Connection, till: str) -> list[tuple[int, str]]:
+    """Returns checked against the tickets they take back: the original exists in the same journal with
+    the signature the return names, and no line is taken back beyond what was sold (quantity and
+    amount, all returns of that ticket together). (seq of the return, problem in French)."""
+    problems: list[tuple[int, str]] = []
+    returned: dict[tuple[str, int], dict[int, list[Any]]] = {}
+    rows = conn.execute(
+        "SELECT journal, seq, body FROM fiscal_record WHERE till = ? AND rtype = 'RETURN' "
+        "AND journal = ? ORDER BY seq",
+        (till, TICKET),
+    ).fetchall()
+    for journal, seq, text in rows:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            continue
+        original = body.get("original")
+        if not isinstance(original, dict) or not _int(original.get("seq")):
+            continue  # a return made without the checkout (no link): nothing more to check
+        row = conn.execute(
+            "SELECT rtype, sig, body FROM fiscal_record WHERE till = ? AND journal = ? AND seq = ?",
+            (till, journal, original["seq"]),
+        ).fetchone()
+        if row is None or row[0] != "SALE" or row[1] != original.get("sig"):
+            problems.append(
+                (seq, f"retour d'un ticket n°{original['seq']} absent ou différent de celui signé")
+            )
+            continue
+        sold = json.loads(row[2]).get("lines", [])
+        taken = returned.setdefault((journal, original["seq"]), {})
+        for line in body.get("lines", []):
+            index = line.get("orig_line")
+            if not _int(index) or not 0 <= index < len(sold):
+                problems.append((seq, "retour d'une ligne absente du ticket d'origine"))
+                continue
+            acc = taken.setdefault(index, [Decimal(0), 0])
+            acc[0] += -Decimal(str(line.get("qty", "0")))
+            acc[1] += -int(line.get("amount", 0))
+            if acc[0] > Decimal(str(sold[index].get("qty", "0"))) or acc[1] > int(
+                sold[index].get("amount", 0)
+            ):
+                problems.append(
+                    (seq, f"ligne {index + 1} du ticket n°{original['seq']} remboursée au-delà de la vente")
+                )
     return problems
 
 

@@ -29,7 +29,7 @@ from .anchor import Anchor
 from .closures import check_closures
 from .journal import CLOSURE, COLUMNS, JOURNAL_LABELS, TICKET, Record, clock_backs, covered_by_clock_back
 from .keys import KeyFileError, key_id_of, load_public_pem, verify_signature
-from .tickets import check_ticket, grand_totals_after
+from .tickets import check_ticket, grand_totals_after, return_problems
 from .trust import duplicate_problems, restore_problems, trusted_keys
 
 
@@ -246,6 +246,8 @@ def verify_database(
             report.problems.append(Problem("JET", seq, "restore", text))
         for seq, text in duplicate_problems(conn, till):
             report.problems.append(Problem("DUPLICATE", seq, "duplicate", text))
+        for seq, text in return_problems(conn, till):
+            report.problems.append(Problem(TICKET, seq, "return", text))
     if anchor is not None:
         _check_anchor(anchor, heads, report)
     return report

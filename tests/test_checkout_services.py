@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fiscal.tickets import check_ticket
+from fiscal.tickets import check_ticket, record_ticket
 from fiscal.verify import verify_path
 from kiosk.catalogue import ArticleView
 from kiosk.permissions import PermissionDenied
@@ -307,3 +307,23 @@ def test_books_never_get_more_than_five_percent(till: Till) -> None:
     basket.discount = Discount("Ami", percent_bp=800)  # slipped past the screen: the checkout refuses it
     with pytest.raises(DiscountError):
         till.checkout.complete(basket, [Tender("cash", basket.total)], 0, member(till, "Camille"))
+
+
+def test_the_verifier_reports_a_return_beyond_the_sale_or_of_a_forged_ticket(
+    till: Till, data_dir: Path
+) -> None:
+    camille, marc = member(till, "Camille"), member(till, "Marc")
+    basket = food_and_wine(till)
+    sale = till.checkout.complete(basket, [Tender("cash", basket.total)], 0, camille)
+    back = till.refunds.refund(sale, {1: Decimal(1)}, "cash", camille, marc)
+    assert_verified(data_dir)
+    again = {k: v for k, v in back.body.items() if k != "gt"}  # the same return slipped in a second time
+    forged = again | {"original": again["original"] | {"sig": "AAAA"}}
+    conn = till.db.connection()
+    with till.db.atomic():
+        record_ticket(till.ledger, conn, again, when=till.clock())
+        record_ticket(till.ledger, conn, forged, when=till.clock())
+    report = verify_path(data_dir / DB_NAME)
+    texts = [p.message for p in report.problems if p.code == "return"]
+    assert any("remboursée au-delà de la vente" in t for t in texts)
+    assert any("absent ou différent" in t for t in texts)

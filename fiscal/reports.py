@@ -28,7 +28,10 @@ TENDER_LABELS = {
     "cash": "Espèces",
     "card": "Carte bancaire",
     "cheque": "Chèque",
-    "voucher": "Bon d'achat",
+    "voucher": "Avoir / bon d'achat",
+    "meal_voucher": "Ticket restaurant",
+    "meal_voucher_card": "Ticket restaurant (carte)",
+    "holiday_voucher": "Chèques vacances",
     "transfer": "Virement",
     "other": "Autre",
 }

@@ -1,16 +1,21 @@
 """Fiscal tickets: consistency rules checked before signing (and again by the verifier), grand totals.
 
 A ticket body holds what a French receipt must show: lines (label, quantity as a decimal string, unit
-price, VAT rate in basis points, amount), totals per VAT rate (HT, TVA, TTC), tenders and change. Sales
-and returns share one chain; a return is a negative ticket. Grand totals (GT) chain from ticket to
+price, VAT rate in basis points, amount), totals per VAT rate (HT, TVA, TTC), tenders and change. A
+discounted line also holds `before` (quantity × unit price), its own `discount` and its share of the
+ticket's discount (`ticket_discount`), all in cents: amount = before - discount - ticket_discount, and
+the shares add up to the ticket's `discount.amount`. Sales and returns share one chain; a return is a
+negative ticket (negative quantities and amounts) naming the ticket it takes back (`original.number`). Grand totals (GT) chain from ticket to
 ticket: perpetual = sales - |returns|, absolute = sales + |returns|. Training tickets go to their own
 journal and never move the grand totals.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from .closures import is_day_closed
@@ -38,6 +43,13 @@ def check_ticket(body: dict[str, Any], total: int | None = None) -> list[str]:
         return problems + ["totaux, TVA ou règlements absents"]
     if not all(isinstance(line, dict) and _int(line.get("amount")) for line in lines):
         return problems + ["montant de ligne absent"]
+    problems += _discount_problems(body, lines)
+    if body.get("kind") == "RETURN":
+        original = body.get("original", {})
+        if not isinstance(original, dict) or not isinstance(original.get("number", ""), str):
+            problems.append("retour : numéro du ticket d'origine illisible")
+        if int(ticket_total or 0) > 0:
+            problems.append("retour avec un montant positif")
     lines_sum = sum(line["amount"] for line in lines)
     if lines_sum != ticket_total:
         problems.append(f"total {ticket_total} ≠ somme des lignes {lines_sum} (centimes)")
@@ -60,6 +72,78 @@ def check_ticket(body: dict[str, Any], total: int | None = None) -> list[str]:
     change = body.get("change", 0)
     if not _int(change) or paid - change != ticket_total:
         problems.append(f"règlements {paid} - rendu {change} ≠ total {ticket_total} (centimes)")
+    return problems
+
+
+def _discount_problems(body: dict[str, Any], lines: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    shares = 0
+    for index, line in enumerate(lines, 1):
+        if "before" not in line:
+            if "discount" in line or "ticket_discount" in line:
+                problems.append(f"ligne {index} : remise sans montant avant remise")
+            continue
+        parts = [line.get(key, 0) for key in ("before", "discount", "ticket_discount")]
+        if not all(_int(part) for part in parts) or any(part < 0 for part in parts[1:]):
+            problems.append(f"ligne {index} : remise illisible")
+            continue
+        before, discount, share = parts
+        if before - discount - share != line["amount"]:
+            problems.append(
+                f"ligne {index} : {before} - remises {discount + share} ≠ montant {line['amount']}"
+            )
+        shares += share
+    ticket_discount = body.get("discount")
+    declared = ticket_discount.get("amount") if isinstance(ticket_discount, dict) else 0
+    if not _int(declared) or declared != shares:
+        problems.append(f"remise du ticket {declared} ≠ somme des parts des lignes {shares} (centimes)")
+    return problems
+
+
+def return_problems(conn: sqlite3.Connection, till: str) -> list[tuple[int, str]]:
+    """Returns checked against the tickets they take back: the original exists in the same journal with
+    the signature the return names, and no line is taken back beyond what was sold (quantity and
+    amount, all returns of that ticket together). (seq of the return, problem in French)."""
+    problems: list[tuple[int, str]] = []
+    returned: dict[tuple[str, int], dict[int, list[Any]]] = {}
+    rows = conn.execute(
+        "SELECT journal, seq, body FROM fiscal_record WHERE till = ? AND rtype = 'RETURN' "
+        "AND journal = ? ORDER BY seq",
+        (till, TICKET),
+    ).fetchall()
+    for journal, seq, text in rows:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            continue
+        original = body.get("original")
+        if not isinstance(original, dict) or not _int(original.get("seq")):
+            continue  # a return made without the checkout (no link): nothing more to check
+        row = conn.execute(
+            "SELECT rtype, sig, body FROM fiscal_record WHERE till = ? AND journal = ? AND seq = ?",
+            (till, journal, original["seq"]),
+        ).fetchone()
+        if row is None or row[0] != "SALE" or row[1] != original.get("sig"):
+            problems.append(
+                (seq, f"retour d'un ticket n°{original['seq']} absent ou différent de celui signé")
+            )
+            continue
+        sold = json.loads(row[2]).get("lines", [])
+        taken = returned.setdefault((journal, original["seq"]), {})
+        for line in body.get("lines", []):
+            index = line.get("orig_line")
+            if not _int(index) or not 0 <= index < len(sold):
+                problems.append((seq, "retour d'une ligne absente du ticket d'origine"))
+                continue
+            acc = taken.setdefault(index, [Decimal(0), 0])
+            acc[0] += -Decimal(str(line.get("qty", "0")))
+            acc[1] += -int(line.get("amount", 0))
+            if acc[0] > Decimal(str(sold[index].get("qty", "0"))) or acc[1] > int(
+                sold[index].get("amount", 0)
+            ):
+                problems.append(
+                    (seq, f"ligne {index + 1} du ticket n°{original['seq']} remboursée au-delà de la vente")
+                )
     return problems
 
 

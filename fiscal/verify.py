@@ -30,7 +30,7 @@ from .closures import check_closures
 from .journal import CLOSURE, COLUMNS, JOURNAL_LABELS, TICKET, Record, clock_backs, covered_by_clock_back
 from .keys import KeyFileError, key_id_of, load_public_pem, raw_public_key, verify_signature
 from .purge import ChainStart, chain_starts
-from .tickets import check_ticket, grand_totals_after
+from .tickets import check_ticket, grand_totals_after, return_problems
 from .trust import duplicate_problems, restore_problems, trusted_keys
 
 
@@ -263,6 +263,8 @@ def verify_database(
         purged_tickets = purges[till][0].get(TICKET)
         for seq, text in duplicate_problems(conn, till, purged_tickets.seq if purged_tickets else 0):
             report.problems.append(Problem("DUPLICATE", seq, "duplicate", text))
+        for seq, text in return_problems(conn, till):
+            report.problems.append(Problem(TICKET, seq, "return", text))
     if anchor is not None:
         _check_anchor(anchor, heads, report)
     return report

@@ -118,6 +118,18 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "loyalty.alcohol_earns": (_bool, "true ou false (l'alcool rapporte des points de fidélité)"),
     "customers.retention_months": (_int_range(1, 120), "une durée en mois de 1 à 120"),
     "customers.inactive_days": (_int_range(7, 3650), "un nombre de jours de 7 à 3650"),
+    "discounts.max_percent_without_manager": (
+        _int_range(0, 100),
+        "un pourcentage de 0 à 100 (au-delà, une remise demande le code d'un responsable)",
+    ),
+    "tenders.meal_voucher_max": (
+        _int_range(0, 1_000_000),
+        "un montant en centimes (plafond des tickets restaurant par ticket, par exemple 2500)",
+    ),
+    "credit_notes.validity_days": (
+        _int_range(1, 3660),
+        "une durée de validité des avoirs en jours, de 1 à 3660",
+    ),
     "staff.max_failed_logins": (_int_range(1, 20), "un entier de 1 à 20"),
     "staff.lockout_seconds": (_int_range(0, 86400), "un nombre de secondes de 0 à 86400"),
     "devices.printer.backend": (

@@ -46,10 +46,30 @@ def _line_block(line: dict[str, Any]) -> Document:
     code = vat_code(line["vat"])
     unit = f"{format_eur(line['unit'])}/kg" if line.get("weight") else format_eur(line["unit"])
     qty_text = f"{format_qty(qty)} kg" if line.get("weight") else format_qty(qty)
-    return [
+    shown = line.get("before", line["amount"])
+    block: Document = [
         Text(line["label"]),
-        Columns(f"   {qty_text} x {unit}", f"{format_eur(line['amount'])} {code}"),
+        Columns(f"   {qty_text} x {unit}", f"{format_eur(shown)} {code}"),
     ]
+    if "catalogue_unit" in line:
+        block.append(Text(f"   Prix modifié (au lieu de {format_eur(line['catalogue_unit'])})"))
+    if line.get("discount"):
+        label = f"   Remise {line.get('discount_label', '')} {line.get('discount_reason', '')}".rstrip()
+        block.append(Columns(label, f"{format_eur(-line['discount'])} {code}"))
+    return block
+
+
+def _tender_rows(tender: dict[str, Any]) -> Document:
+    label = TENDER_LABELS.get(tender["type"], tender["type"])
+    if tender.get("credit_note"):
+        label = f"{label} {tender['credit_note']}"
+    if tender.get("mode") == "cancel":
+        label = f"{label} (annulation)"
+    rows: Document = [Columns(label, format_eur(tender["amount"]))]
+    if tender.get("issued"):
+        rows.append(Columns(f"Nouvel avoir {tender['issued']}", format_eur(tender["issued_amount"])))
+        rows.append(Text(f"   valable jusqu'au {tender['expires']}"))
+    return rows
 
 
 def sale_receipt(config: Config, sale: CompletedSale, duplicate: int | None = None) -> Document:
@@ -65,12 +85,25 @@ def sale_receipt(config: Config, sale: CompletedSale, duplicate: int | None = No
     doc.append(Columns(f"Ticket n° {sale.number}", f"Caisse {sale.record.till}"))
     doc.append(Text(f"Le {local:%d/%m/%Y} à {local:%H:%M:%S}"))
     doc.append(Text(f"Caissier : {body['cashier']['name']}"))
+    if body.get("kind") == "RETURN":
+        title = "ÉCHANGE - RETOUR" if body.get("exchange") else "REMBOURSEMENT"
+        doc.append(Text(title, align="center", bold=True, double=True))
+        original = body.get("original", {})
+        doc.append(Text(f"Ticket d'origine n° {original.get('number', '?')} du {original.get('date', '?')}"))
+        if body.get("authorised_by"):
+            doc.append(Text(f"Autorisé par : {body['authorised_by']['name']}"))
     doc.append(Rule())
     for line in body["lines"]:
         doc += _line_block(line)
     doc.append(Rule())
-    count = sum(1 if line.get("weight") else Decimal(line["qty"]) for line in body["lines"])
+    count = sum(1 if line.get("weight") else abs(Decimal(line["qty"])) for line in body["lines"])
     doc.append(Text(f"{format_qty(Decimal(count))} article(s)"))
+    if body.get("discount"):
+        discount = body["discount"]
+        doc.append(Columns("Sous-total", format_eur(body["total"] + discount["amount"])))
+        doc.append(
+            Columns(f"Remise {discount['label']} {discount['reason']}", format_eur(-discount["amount"]))
+        )
     doc.append(Columns("TOTAL TTC", format_eur(body["total"]), bold=True))
     doc.append(Rule())
     doc.append(Columns("TVA         HT", "TVA        TTC"))
@@ -82,7 +115,7 @@ def sale_receipt(config: Config, sale: CompletedSale, duplicate: int | None = No
         doc.append(Columns(left, right))
     doc.append(Rule())
     for tender in body["tenders"]:
-        doc.append(Columns(TENDER_LABELS.get(tender["type"], tender["type"]), format_eur(tender["amount"])))
+        doc += _tender_rows(tender)
     if body.get("change"):
         doc.append(Columns("Rendu", format_eur(body["change"]), bold=True))
     doc.append(Rule())
@@ -93,4 +126,22 @@ def sale_receipt(config: Config, sale: CompletedSale, duplicate: int | None = No
         Text(f"Signature {sale.record.sig[:4]}-{sale.record.sig[-8:-4]}  clé {sale.record.key_id[:8]}")
     )
     doc.append(Text(f"{SOFTWARE} - conservez ce ticket", align="center"))
+    return doc
+
+
+def credit_note_receipt(
+    config: Config, sale: CompletedSale, number: str, amount: int, expires: str
+) -> Document:
+    """The credit note (« avoir ») handed to the customer: its number as a barcode, to scan at payment."""
+    doc = shop_header(config)
+    doc.append(Rule())
+    doc.append(Text("AVOIR", align="center", bold=True, double=True))
+    doc.append(Text(f"N° {number}", align="center", bold=True))
+    doc.append(Columns("Montant", format_eur(amount), bold=True))
+    doc.append(Text(f"Valable jusqu'au {expires}"))
+    doc.append(Text(f"Émis le {sale.when:%d/%m/%Y} par le ticket n° {sale.number}"))
+    doc.append(Text("À présenter en caisse : utilisable en une ou plusieurs fois."))
+    doc.append(Feed(1))
+    doc.append(Barcode(number, kind="CODE128"))
+    doc.append(Text(f"{SOFTWARE} - conservez cet avoir", align="center"))
     return doc

@@ -8,8 +8,11 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from .money import format_eur
-from .sale.basket import Basket
-from .sale.checkout import cash_payment
+from .sale.basket import Basket, Discount
+from .sale.checkout import CompletedSale, cash_payment
+from .sale.discounts import book_categories
+from .sale.tenders import CARD, CASH, CHEQUE, HOLIDAY, MEAL, MEAL_CARD, VOUCHER, PaymentPlan
+from .staff import StaffMember
 from .till import Till
 
 
@@ -37,8 +40,76 @@ def _cash_given(total: int, rng: random.Random) -> int:
     return -(-total // 5000) * 5000
 
 
+def _basket(till: Till, rng: random.Random, articles: list, managers: list[StaffMember]) -> Basket:  # type: ignore[type-arg]
+    books = book_categories()
+    basket = Basket()
+    for _ in range(rng.choice((1, 1, 2, 3, 4, 5, 7))):
+        article = rng.choice(articles)
+        if article.sold_by_weight:
+            qty = Decimal(rng.randint(80, 1500)) / 1000
+        else:
+            qty = Decimal(rng.choice((1, 1, 1, 2, 3)))
+        basket.add_article(article, qty)
+    roll = rng.randrange(100)
+    if roll < 8:  # a small discount on a line, within what a cashier may give
+        line = rng.randrange(len(basket.lines))
+        basket.lines[line].discount = Discount(rng.choice(("Date courte", "Fin de série")), percent_bp=500)
+    elif roll < 10 and managers and not any(line.category in books for line in basket.lines):
+        # a larger one on the ticket, with a manager's PIN (never on books: 5 % at most)
+        basket.discount = Discount("Geste commercial", percent_bp=2000, authorised_by=rng.choice(managers))
+    return basket
+
+
+def _pay(till: Till, basket: Basket, rng: random.Random, notes: list[str]) -> tuple[list, int]:  # type: ignore[type-arg]
+    """The mix of a small shop's tenders: cash, card, cheques, meal and holiday vouchers, splits, and the
+    credit notes issued earlier in the run spent again."""
+    total = basket.total
+    if notes and rng.randrange(2) == 0:  # a customer back with a credit note
+        number = notes.pop(0)
+        note = till.checkout.credit_notes.get(number)
+        if note is not None and note.balance > 0:
+            plan = PaymentPlan(total, meal_eligible=0, meal_max=0)
+            plan.add(VOUCHER, min(note.balance, total), number)
+            if plan.remaining:
+                plan.add(CASH, _cash_given(plan.remaining, rng))
+            return plan.tenders, plan.change
+    roll = rng.randrange(100)
+    plan = PaymentPlan(
+        total, meal_eligible=till.checkout.meal_eligible(basket), meal_max=till.checkout.meal_voucher_max
+    )
+    if roll < 45:
+        return cash_payment(total, _cash_given(total, rng))
+    if roll < 75:
+        plan.add(CARD, total)
+    elif roll < 80:
+        plan.add(CHEQUE, total)
+    elif roll < 91 and plan.meal_room:
+        plan.add(MEAL_CARD if roll >= 88 else MEAL, min(plan.meal_room, plan.remaining))
+    elif roll < 94:
+        plan.add(HOLIDAY, max(1, min(total, rng.choice((1000, 2000)))))
+    else:
+        plan.add(CARD, max(1, total // 2))
+    if plan.remaining:
+        plan.add(CASH, _cash_given(plan.remaining, rng))
+    return plan.tenders, plan.change
+
+
+def _refund(
+    till: Till, sale: CompletedSale, rng: random.Random, cashier: StaffMember, manager: StaffMember
+) -> CompletedSale | None:
+    """A customer brings back one line: mostly a credit note, sometimes cash."""
+    lines = [line for line in till.refunds.refundable(sale) if line.left_amount > 0]
+    if not lines:
+        return None
+    line = rng.choice(lines)
+    qty = line.left_qty if line.weight else Decimal(1)
+    tender = VOUCHER if rng.randrange(3) else CASH
+    return till.refunds.refund(sale, {line.index: qty}, tender, cashier, manager)
+
+
 def simulate_sales(till: Till, count: int, seed: int = 0, step: timedelta | None = None) -> SimSummary:
-    """Ring up `count` varied cash sales; with `step`, a SimClock moves on by that much after each."""
+    """Ring up `count` varied tickets (sales, and a few refunds as credit notes or cash, those credit
+    notes spent later); with `step`, a SimClock moves on by that much after each."""
     if not till.is_demo:
         raise NotDemoData(
             "La simulation ne tourne que sur un répertoire de démonstration (kiosk demo init) : "
@@ -47,20 +118,25 @@ def simulate_sales(till: Till, count: int, seed: int = 0, step: timedelta | None
     rng = random.Random(seed)
     articles = till.catalogue.active_articles()
     cashiers = till.staff.members()
+    managers = till.staff.managers()
     summary = SimSummary()
+    sold: list[CompletedSale] = []
+    notes: list[str] = []
     for _ in range(count):
-        basket = Basket()
-        for _ in range(rng.choice((1, 1, 2, 3, 4, 5, 7))):
-            article = rng.choice(articles)
-            if article.sold_by_weight:
-                qty = Decimal(rng.randint(80, 1500)) / 1000
-            else:
-                qty = Decimal(rng.choice((1, 1, 1, 2, 3)))
-            basket.add_article(article, qty)
-        tenders, change = cash_payment(basket.total, _cash_given(basket.total, rng))
-        sale = till.checkout.complete(basket, tenders, change, rng.choice(cashiers))
+        cashier = rng.choice(cashiers)
+        done = None
+        if len(sold) >= 3 and managers and rng.randrange(100) < 5:
+            done = _refund(till, rng.choice(sold), rng, cashier, rng.choice(managers))
+            if done is not None:
+                notes += [number for number, _, _ in done.issued_credit_notes()]
+        if done is None:
+            basket = _basket(till, rng, articles, managers)
+            tenders, change = _pay(till, basket, rng, notes)
+            done = till.checkout.complete(basket, tenders, change, cashier)
+            sold.append(done)
+            notes += [number for number, _, _ in done.issued_credit_notes()]  # the rest of a credit note
         summary.tickets += 1
-        summary.total += sale.total
+        summary.total += done.total
         if step is not None and isinstance(till.clock, SimClock):
             till.clock.now += step
     return summary

@@ -43,6 +43,7 @@ from .loyalty.directory import CustomerDirectory
 from .loyalty.service import LoyaltyService
 from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
+from .sale.refunds import RefundService
 from .staff import StaffService
 from .store import Meta, open_database
 from .store.db import DB_NAME
@@ -122,6 +123,8 @@ class Till:
             training=config.get("till.training"),
             first_month=config.get("fiscal.first_month"),
         )
+        self.checkout.configure(config)
+        self.refunds = RefundService(self.checkout)
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
         self.customers = CustomerDirectory(
             self.db, self.ledger, self.clock, loyalty_secret(data_dir / LOYALTY_SECRET_FILE)

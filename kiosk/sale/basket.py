@@ -6,13 +6,38 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..catalogue import ArticleView
-from ..money import AmountError, VatLine, line_total, vat_breakdown
+from ..money import AmountError, VatLine, line_total, round_half_up, vat_breakdown
+from ..staff import StaffMember
 
 VAT_RATES_BP = (210, 550, 1000, 2000)
 
 
 class BasketError(ValueError):
     """A basket operation refused; the message is for the cashier (French)."""
+
+
+@dataclass(frozen=True)
+class Discount:
+    """A discount with its reason: `percent_bp` (1000 = 10 %) or a fixed `cents` amount."""
+
+    reason: str
+    percent_bp: int = 0
+    cents: int = 0
+    authorised_by: StaffMember | None = None  # the manager whose PIN allowed it (above the threshold)
+
+    def amount_on(self, base: int) -> int:
+        """The discount in cents on `base` cents (never more than the base)."""
+        if self.percent_bp:
+            return min(base, round_half_up(Decimal(base) * self.percent_bp / 10000))
+        return min(base, self.cents)
+
+    def describe(self) -> str:
+        if self.percent_bp:
+            units, dec = divmod(self.percent_bp, 100)
+            text = f"{units}" if not dec else f"{units},{dec:02d}".rstrip("0")
+            return f"-{text} %"
+        units, dec = divmod(self.cents, 100)
+        return f"-{units},{dec:02d} €"
 
 
 @dataclass
@@ -24,15 +49,31 @@ class BasketLine:
     qty: Decimal
     vat_bp: int
     sold_by_weight: bool = False
+    category: str = ""  # the article's category key ("" for a free amount)
+    discount: Discount | None = None
+    original_unit_cents: int | None = None  # the catalogue price when the price was overridden
+    override_by: StaffMember | None = None
+
+    @property
+    def gross(self) -> int:
+        """Quantity × unit price, before the line's discount."""
+        return line_total(self.unit_cents, self.qty)
+
+    @property
+    def discount_cents(self) -> int:
+        return self.discount.amount_on(self.gross) if self.discount is not None else 0
 
     @property
     def amount(self) -> int:
-        return line_total(self.unit_cents, self.qty)
+        """The line's amount after its own discount (the ticket discount is shared out on top)."""
+        return self.gross - self.discount_cents
 
 
 @dataclass
 class Basket:
     lines: list[BasketLine] = field(default_factory=list)
+    discount: Discount | None = None  # on the whole ticket, shared out over the lines
+    credit_note: str | None = None  # an exchange's credit note, spent first at payment
 
     def add_article(
         self, article: ArticleView, qty: Decimal = Decimal(1), unit_cents: int | None = None
@@ -48,7 +89,12 @@ class Basket:
         by_weight = article.sold_by_weight and unit_cents is None  # a priced label is one piece
         if not by_weight:
             for index, line in enumerate(self.lines):
-                if line.article_id == article.id and line.unit_cents == unit:
+                if (
+                    line.article_id == article.id
+                    and line.unit_cents == unit
+                    and line.discount is None
+                    and line.original_unit_cents is None
+                ):
                     self.set_qty(index, line.qty + qty)
                     return index
         self.lines.append(
@@ -60,6 +106,7 @@ class Basket:
                 qty=qty,
                 vat_bp=article.vat_bp,
                 sold_by_weight=by_weight,
+                category=article.category,
             )
         )
         return len(self.lines) - 1
@@ -94,14 +141,46 @@ class Basket:
 
     def clear(self) -> None:
         self.lines.clear()
+        self.discount = None
+        self.credit_note = None
 
     @property
     def is_empty(self) -> bool:
         return not self.lines
 
     @property
-    def total(self) -> int:
+    def subtotal(self) -> int:
+        """The lines after their own discounts, before the ticket discount."""
         return sum(line.amount for line in self.lines)
+
+    @property
+    def discount_cents(self) -> int:
+        return self.discount.amount_on(self.subtotal) if self.discount is not None else 0
+
+    def discount_shares(self) -> list[int]:
+        """The ticket discount shared out over the lines in proportion to their amounts (exact cents:
+        largest remainders first), so that VAT is computed on what each rate was really paid."""
+        total_discount = self.discount_cents
+        subtotal = self.subtotal
+        if not total_discount or not subtotal:
+            return [0] * len(self.lines)
+        shares = []
+        remainders = []
+        for index, line in enumerate(self.lines):
+            share, rest = divmod(total_discount * line.amount, subtotal)
+            shares.append(share)
+            remainders.append((-rest, index))
+        for _, index in sorted(remainders)[: total_discount - sum(shares)]:
+            shares[index] += 1
+        return shares
+
+    def final_amounts(self) -> list[int]:
+        """Each line's amount once every discount is taken off: what the ticket records."""
+        return [line.amount - share for line, share in zip(self.lines, self.discount_shares(), strict=True)]
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.discount_cents
 
     @property
     def item_count(self) -> Decimal:
@@ -109,6 +188,6 @@ class Basket:
 
     def vat_lines(self) -> list[VatLine]:
         by_rate: dict[int, int] = {}
-        for line in self.lines:
-            by_rate[line.vat_bp] = by_rate.get(line.vat_bp, 0) + line.amount
+        for line, amount in zip(self.lines, self.final_amounts(), strict=True):
+            by_rate[line.vat_bp] = by_rate.get(line.vat_bp, 0) + amount
         return vat_breakdown(by_rate)

@@ -18,18 +18,19 @@ from fiscal.timeutil import parse_utc
 from ..money import format_eur
 from ..staff import StaffMember
 from .basket import Basket
+from .credit_notes import CreditNoteError, CreditNoteService, credit_note_number
+from .discounts import check_basket
+from .tenders import (
+    TENDER_LABELS,
+    VOUCHER,
+    PaymentError,
+    Tender,
+    check_tenders,
+    meal_eligible,
+    meal_voucher_categories,
+)
 
-TENDER_LABELS = {"cash": "Espèces", "card": "Carte bancaire"}
-
-
-class PaymentError(ValueError):
-    """A payment refused; the message is for the cashier (French)."""
-
-
-@dataclass(frozen=True)
-class Tender:
-    kind: str
-    amount: int
+__all__ = ["TENDER_LABELS", "CheckoutService", "CompletedSale", "PaymentError", "Tender", "cash_payment"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,18 @@ class CompletedSale:
     def paid_cash(self) -> bool:
         return any(t["type"] == "cash" for t in self.body["tenders"])
 
+    @property
+    def is_return(self) -> bool:
+        return self.body.get("kind") == "RETURN"
+
+    def issued_credit_notes(self) -> list[tuple[str, int, str]]:
+        """(number, amount, expiry dd/mm/yyyy) of the credit notes this ticket issued."""
+        return [
+            (t["issued"], int(t["issued_amount"]), t["expires"])
+            for t in self.body["tenders"]
+            if t.get("issued")
+        ]
+
 
 def cash_payment(total: int, given: int) -> tuple[list[Tender], int]:
     """Cash tendered for `total`: (tenders, change); refuses less than the total."""
@@ -73,27 +86,60 @@ def cash_payment(total: int, given: int) -> tuple[list[Tender], int]:
     return [Tender("cash", given)], given - total
 
 
+def _line_entries(basket: Basket) -> list[dict[str, Any]]:
+    entries = []
+    for line, share, amount in zip(
+        basket.lines, basket.discount_shares(), basket.final_amounts(), strict=True
+    ):
+        entry: dict[str, Any] = {
+            "ref": line.reference,
+            "label": line.label,
+            "qty": str(line.qty),
+            "unit": line.unit_cents,
+            "vat": line.vat_bp,
+            "amount": amount,
+            "weight": line.sold_by_weight,
+        }
+        if line.discount is not None or share or line.original_unit_cents is not None:
+            entry["before"] = line.gross  # quantity × unit price; amount = before - discount - share
+        if line.discount is not None:
+            entry["discount"] = line.discount_cents
+            entry["discount_label"] = line.discount.describe()
+            entry["discount_reason"] = line.discount.reason
+            if line.discount.authorised_by is not None:
+                entry["discount_by"] = line.discount.authorised_by.name
+        if share:
+            entry["ticket_discount"] = share
+        if line.original_unit_cents is not None:
+            entry["catalogue_unit"] = line.original_unit_cents
+            entry["override_by"] = line.override_by.name if line.override_by else ""
+        entries.append(entry)
+    return entries
+
+
 def ticket_body(basket: Basket, tenders: list[Tender], change: int, cashier: StaffMember) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "kind": "SALE",
         "cashier": {"id": cashier.id, "name": cashier.name},
-        "lines": [
-            {
-                "ref": line.reference,
-                "label": line.label,
-                "qty": str(line.qty),
-                "unit": line.unit_cents,
-                "vat": line.vat_bp,
-                "amount": line.amount,
-                "weight": line.sold_by_weight,
-            }
-            for line in basket.lines
-        ],
+        "lines": _line_entries(basket),
         "vat": [{"rate": v.rate_bp, "ht": v.ht, "tva": v.tva, "ttc": v.ttc} for v in basket.vat_lines()],
         "total": basket.total,
         "tenders": [{"type": t.kind, "amount": t.amount} for t in tenders],
         "change": change,
     }
+    if basket.discount is not None:
+        body["discount"] = {
+            "amount": basket.discount_cents,
+            "label": basket.discount.describe(),
+            "reason": basket.discount.reason,
+        }
+        if basket.discount.authorised_by is not None:
+            body["discount"]["by"] = basket.discount.authorised_by.name
+    return body
+
+
+def ticket_number(till: str, seq: int, training: bool) -> str:
+    return f"{till}-{'F' if training else ''}{seq:06d}"
 
 
 class CheckoutService:
@@ -115,6 +161,55 @@ class CheckoutService:
         # Called inside the ticket's transaction (stock movements, outbox events, loyalty lines): what they
         # write commits with the ticket or not at all. A listener that raises cancels the sale.
         self.listeners: list[Callable[[sqlite3.Connection, CompletedSale], None]] = []
+        self.credit_notes = CreditNoteService(db, clock)
+        self.max_discount_percent = 10  # discounts above this % need a manager's PIN
+        self.meal_voucher_max = 2500  # cents of meal vouchers accepted per ticket
+
+    def configure(self, config: Any) -> None:
+        """The checkout's settings from the till's configuration (kiosk.config.Config)."""
+        self.max_discount_percent = config.get("discounts.max_percent_without_manager", 10)
+        self.meal_voucher_max = config.get("tenders.meal_voucher_max", 2500)
+        self.credit_notes.validity_days = config.get("credit_notes.validity_days", 365)
+
+    def meal_eligible(self, basket: Basket) -> int:
+        return meal_eligible(basket, meal_voucher_categories())
+
+    def next_number(self, conn: sqlite3.Connection) -> str:
+        """The number the next ticket will get (exact inside the ticket's transaction)."""
+        head = self.ledger.head(conn, "TRAINING" if self.training else "TICKET")
+        return ticket_number(self.ledger.till, (head.seq if head else 0) + 1, self.training)
+
+    def _voucher_entries(
+        self, conn: sqlite3.Connection, tenders: list[Tender], number: str, when: datetime
+    ) -> list[dict[str, Any]]:
+        """The tenders' body entries; credit notes spent (the rest of a partly used one becomes a new
+        credit note, named after this ticket). Inside the ticket's transaction."""
+        entries = []
+        for tender in tenders:
+            entry: dict[str, Any] = {"type": tender.kind, "amount": tender.amount}
+            if tender.kind == VOUCHER:
+                try:
+                    note = self.credit_notes.usable(tender.ref, when.date(), training=self.training)
+                except CreditNoteError as exc:
+                    raise PaymentError(str(exc)) from None
+                if tender.amount > note.balance:
+                    raise PaymentError(
+                        f"L'avoir {note.number} ne vaut que {format_eur(note.balance)} : "
+                        "complétez avec un autre moyen de paiement."
+                    )
+                entry["credit_note"] = note.number
+                self.credit_notes.spend(note.number, tender.amount, number, when)
+                rest = note.balance - tender.amount
+                if rest:
+                    issued = self.credit_notes.issue(credit_note_number(number), rest, number, when)
+                    self.credit_notes.spend(note.number, rest, number, when, kind="transfer")
+                    entry |= {
+                        "issued": issued.number,
+                        "issued_amount": rest,
+                        "expires": f"{issued.expires:%d/%m/%Y}",
+                    }
+            entries.append(entry)
+        return entries
 
     def close_previous_days(self, today: date) -> list[Record]:
         """The first act of a new day closes the days (months, years) left open before it."""
@@ -132,18 +227,25 @@ class CheckoutService:
         """Write the ticket, lines, tenders and VAT totals, signed and chained, in one transaction."""
         if basket.is_empty:
             raise PaymentError("Le panier est vide : ajoutez un article avant d'encaisser.")
-        paid = sum(t.amount for t in tenders)
-        if paid - change != basket.total or change < 0:
-            raise PaymentError("Règlement incomplet : le total réglé ne correspond pas au montant dû.")
-        if change and not any(t.kind == "cash" for t in tenders):
-            raise PaymentError("Rendu monnaie possible seulement avec un règlement en espèces.")
+        check_tenders(
+            basket.total,
+            tenders,
+            change,
+            meal_eligible=self.meal_eligible(basket),
+            meal_max=self.meal_voucher_max,
+        )
+        check_basket(basket, self.max_discount_percent)
         body = ticket_body(basket, tenders, change, cashier)
         when = self.clock()
         self.close_previous_days(when.date())
         conn = self.db.connection()
         with self.db.atomic():
+            number = self.next_number(conn)
+            body["tenders"] = self._voucher_entries(conn, tenders, number, when)
             record = record_ticket(self.ledger, conn, body, training=self.training, when=when)
             sale = CompletedSale(record=record, body=record.data(), when=when)
+            if sale.number != number:  # the credit notes were named after another ticket
+                raise PaymentError("Numérotation des tickets incohérente : rien n'est enregistré, réessayez.")
             for listener in self.listeners:
                 listener(conn, sale)
         self.ledger.anchor_heads(conn)

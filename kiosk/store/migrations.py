@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from peewee import SqliteDatabase
 
-from .models import MODELS, PrintJob
+from .models import MODELS, CreditNote, CreditNoteMove, PrintJob, ReturnedLine
 
 
 def _v1_base(db: SqliteDatabase) -> None:
@@ -80,12 +80,27 @@ def _v4_mail_receipt_requests(db: SqliteDatabase) -> None:
     db.execute_sql("CREATE INDEX receipt_request_due ON receipt_request (kind, state, next_try_utc)")
 
 
+def _v4_checkout_credit_notes(db: SqliteDatabase) -> None:
+    """Credit notes with their append-only moves, and the lines taken back by returns."""
+    db.create_tables([CreditNote, CreditNoteMove, ReturnedLine])
+    for table in ("credit_note", "credit_note_move", "returned_line"):
+        db.execute_sql(
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )
+        db.execute_sql(
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )
+
+
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v1_base,
     _v2_article_search,
     _v3_print_queue,
     _v4_loyalty,
     _v4_mail_receipt_requests,
+    _v4_checkout_credit_notes,
 ]
 LATEST = len(MIGRATIONS)
 

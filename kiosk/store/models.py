@@ -96,4 +96,45 @@ class PrintJob(BaseModel):
         table_name = "print_job"
 
 
+class CreditNote(BaseModel):
+    """An « avoir »: a sum the shop owes a customer, spent later as a tender. Its balance is the sum of
+    its moves (append-only ledger: issue +, use -); the row itself never changes."""
+
+    id = AutoField()
+    number = CharField(unique=True)  # printed as a CODE128 barcode: AV-T01-000012
+    amount = IntegerField()  # cents issued
+    issued_utc = CharField()
+    expires = CharField()  # local date, ISO (last day it can be used)
+    ticket = CharField()  # number of the ticket that issued it (T01-000042)
+
+    class Meta:
+        table_name = "credit_note"
+
+
+class CreditNoteMove(BaseModel):
+    id = AutoField()
+    credit_note = ForeignKeyField(CreditNote, backref="moves", on_delete="RESTRICT")
+    kind = CharField()  # issue | use
+    amount = IntegerField()  # signed cents: + issue, - use
+    ticket = CharField()  # ticket number that issued or spent it
+    created_utc = CharField()
+
+    class Meta:
+        table_name = "credit_note_move"
+
+
+class ReturnedLine(BaseModel):
+    """What a RETURN ticket took back from a line of an earlier ticket (what is left to refund)."""
+
+    id = AutoField()
+    original = CharField(index=True)  # original ticket number
+    line = IntegerField()  # index of the line in the original ticket body
+    qty = CharField()  # decimal string, positive
+    amount = IntegerField()  # cents refunded, positive
+    return_ticket = CharField()
+
+    class Meta:
+        table_name = "returned_line"
+
+
 MODELS = [Meta, Category, Article, Barcode, User]

@@ -93,3 +93,4 @@ MENU += [
     MenuEntry("resend", "Renvoyer un ticket (e-mail / SMS)", resend_from_menu, "duplicata"),
     MenuEntry("manual-slip", "Ticket manuel (carte étrangère)", manual_slip_from_menu, "carte à piste"),
 ]
+from . import checkout_menu  # noqa: E402,F401  (registers discounts, refunds and exchanges)

@@ -1,4 +1,5 @@
-"""Cash payment: amount given or preset notes, change in large digits, « Ticket ? », drawer."""
+"""Payment: every tender (cash, card, cheque, credit note, meal and holiday vouchers) and any split
+between them; what remains due, change from cash only, « Ticket ? », drawer."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import TYPE_CHECKING, cast
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Digits, Input, Label, Static
 
 from drivers.display import change_lines
@@ -19,12 +21,17 @@ from drivers.payment import NoTerminal, PaymentResult
 from fiscal.journal import ClockWentBack, FiscalError
 
 from ...money import AmountError, format_eur, parse_amount
-from ...receipt import sale_receipt
+from ...permissions import PermissionDenied
+from ...receipt import credit_note_receipt, sale_receipt
 from ...receipts_out.manual import card_amount
 from ...sale.basket import Basket
-from ...sale.checkout import CompletedSale, PaymentError, Tender, cash_payment
+from ...sale.checkout import CompletedSale, PaymentError, Tender
+from ...sale.credit_notes import CreditNoteView
+from ...sale.discounts import DiscountError
+from ...sale.tenders import CARD, CASH, CHEQUE, HOLIDAY, MEAL, MEAL_CARD, TENDER_LABELS, VOUCHER, PaymentPlan
 from ...staff import StaffMember
 from ..widgets import TouchKey
+from .codes import CodeDialog
 from .dialogs import CardOutcomeDialog
 from .send_receipt import offer_digital_receipt, print_manual_slip
 
@@ -39,18 +46,47 @@ CARD_CRASH_MESSAGE = (
 )
 
 
+class PaymentBox(VerticalScroll, can_focus=False):
+    """Scrolls on a small screen; never takes the focus from the amount field when touched."""
+
+
+class RemoveKey(TouchKey, can_focus=False):
+    """« Retirer » a tender by touch (ctrl+z by keyboard): the amount field keeps the focus."""
+
+
 @dataclass(frozen=True)
 class PaymentOutcome:
     sale: CompletedSale
     receipt_text: str | None  # the printed receipt's preview, None for « pas de ticket »
 
 
+# button id → (tender kind, label); card kinds go through the terminal
+TENDER_KEYS = {
+    "pay-ok": (CASH, "Espèces (Entrée)"),
+    "pay-card": (CARD, "Carte (F3)"),
+    "pay-cheque": (CHEQUE, "Chèque (F4)"),
+    "pay-voucher": (VOUCHER, "Avoir (F2)"),
+    "pay-meal": (MEAL, "Ticket resto (F11)"),
+    "pay-meal-card": (MEAL_CARD, "TR carte (ctrl+t)"),
+    "pay-holiday": (HOLIDAY, "Chq vacances (F12)"),
+}
+
+
 class PaymentScreen(ModalScreen[PaymentOutcome | None]):
-    """Dismisses with the outcome once the sale is committed, None when cancelled before."""
+    """Dismisses with the outcome once the sale is committed, None when cancelled before.
+
+    An amount typed then a tender key takes that much in that tender; with nothing typed the tender pays
+    what remains (meal vouchers: what they may still pay). The sale is signed once nothing remains."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Annuler", id="pay.cancel", tooltip="Revenir au panier"),
+        Binding("f2", "tender('voucher')", "Avoir", id="pay.voucher", tooltip="Payer avec un avoir"),
         Binding("f3", "card", "Carte", id="pay.card", tooltip="Payer par carte bancaire (terminal)"),
+        Binding("f4", "tender('cheque')", "Chèque", id="pay.cheque", tooltip="Payer par chèque"),
+        Binding("f11", "tender('meal_voucher')", "Ticket resto", id="pay.meal", tooltip="Titre-restaurant"),
+        Binding("ctrl+t", "card('meal_voucher_card')", "TR carte", id="pay.mealcard", show=False),
+        Binding("f12", "tender('holiday_voucher')", "Chq vac.", id="pay.holiday", tooltip="Chèques vacances"),
+        Binding("ctrl+z", "remove_last", "Retirer", id="pay.remove", tooltip="Retirer le dernier règlement"),
         Binding("f5", "preset(0)", "5 €", id="pay.p0", show=False),
         Binding("f6", "preset(1)", "10 €", id="pay.p1", show=False),
         Binding("f7", "preset(2)", "20 €", id="pay.p2", show=False),
@@ -61,27 +97,44 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         Binding("f12", "sms_ticket", "SMS", id="pay.sms", tooltip="Envoyer le ticket par SMS"),
     ]
 
-    def __init__(self, basket: Basket, member: StaffMember):
+    def __init__(self, basket: Basket, member: StaffMember, credit_note: str | None = None):
         super().__init__()
         self.basket = basket
         self.member = member
         self.sale: CompletedSale | None = None
         self.card_busy = False
+        self.card_kind = CARD
+        self.credit_note = credit_note or basket.credit_note  # an exchange's credit note, spent at once
+        self.plan = PaymentPlan(basket.total, meal_eligible=0, meal_max=0)
 
     @property
     def kiosk(self) -> KioskApp:
         return cast("KioskApp", self.app)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """F11 and F12 take meal and holiday vouchers while paying, then send the receipt by e-mail or
+        SMS once the sale is made: each key runs the binding of the current phase."""
+        if action in ("tender", "card", "remove_last", "preset"):
+            return self.sale is None
+        if action in ("email_ticket", "sms_ticket", "print_ticket", "no_ticket"):
+            return self.sale is not None
+        return True
+
     def compose(self) -> ComposeResult:
         presets = self.kiosk.till.config.get("cash.presets")
-        with Vertical(classes="dialog", id="payment"):
-            yield Label("Paiement", classes="section-title")
+        with PaymentBox(classes="dialog", id="payment"):
             with Horizontal(classes="amount-row"):
                 yield Label("À payer", classes="amount-label")
                 yield Digits(format_eur(self.basket.total), id="due")
+            with Horizontal(classes="amount-row"):
+                yield Label("Reste dû", classes="amount-label")
+                yield Digits(format_eur(self.basket.total), id="remaining")
+            yield Vertical(id="tenders")
             with Vertical(id="pay-entry"):
                 yield Input(
-                    placeholder="Montant remis (Entrée = montant exact)", id="given", restrict=r"[0-9.,€ ]*"
+                    placeholder="Montant (Entrée = espèces ; vide = le reste dû)",
+                    id="given",
+                    restrict=r"[0-9.,€ ]*",
                 )
                 with Horizontal(classes="dialog-buttons", id="presets"):
                     for index, cents in enumerate(presets):
@@ -89,10 +142,17 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
                             format_eur(cents), id=f"cash-{cents}", classes="preset", name=str(index)
                         )
                     yield TouchKey("Exact", id="cash-exact", classes="preset")
-                with Horizontal(classes="dialog-buttons"):
-                    yield Button("Valider", id="pay-ok", variant="success")
-                    yield Button("Carte (F3)", id="pay-card", variant="primary")
-                    yield Button("Annuler", id="pay-cancel")
+                with Grid(id="tender-keys"):
+                    for button_id, (_, label) in TENDER_KEYS.items():
+                        variant = (
+                            "success"
+                            if button_id == "pay-ok"
+                            else "primary"
+                            if "card" in button_id
+                            else "default"
+                        )
+                        yield TouchKey(label, id=button_id, variant=variant, classes="tender-key")
+                    yield TouchKey("Annuler (Échap)", id="pay-cancel", classes="tender-key", variant="error")
             yield Static("", id="card-status")
             with Horizontal(classes="amount-row"):
                 yield Label("Rendu", classes="amount-label")
@@ -109,21 +169,38 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
                     yield Button("Ticket manuel", id="ticket-manual")
 
     def on_mount(self) -> None:
+        checkout = self.kiosk.till.checkout
+        self.plan = PaymentPlan(
+            self.basket.total,
+            meal_eligible=checkout.meal_eligible(self.basket),
+            meal_max=checkout.meal_voucher_max,
+        )
+        self.query_one("#payment").border_title = "Paiement"
         self.query_one("#ticket-choice").display = False
         self.query_one("#given", Input).focus()
+        self.refresh_plan()
+        if self.credit_note is not None:
+            self.take_credit_note(self.credit_note)
 
     # -- entry -----------------------------------------------------------------------------------
-    def _given(self) -> int:
+    def _typed(self) -> int | None:
+        """The amount typed, None when the field is empty; AmountError when unreadable."""
         text = self.query_one("#given", Input).value
-        return self.basket.total if not text.strip() else parse_amount(text, allow_zero=False)
+        return None if not text.strip() else parse_amount(text, allow_zero=False)
+
+    def _given(self) -> int:
+        typed = self._typed()
+        return self.plan.remaining if typed is None else typed
 
     @on(Input.Changed, "#given")
     def show_change(self) -> None:
+        if self.sale is not None or self.plan.settled:
+            return
         try:
             given = self._given()
         except AmountError:
             return
-        self.query_one("#change", Digits).update(format_eur(max(0, given - self.basket.total)))
+        self.query_one("#change", Digits).update(format_eur(max(0, given - self.plan.remaining)))
 
     @on(Input.Submitted, "#given")
     def submitted(self) -> None:
@@ -139,17 +216,40 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
     def set_given(self, cents: int) -> None:
         self.query_one("#given", Input).value = format_eur(cents, symbol=False)
 
+    def refresh_plan(self) -> None:
+        """Redraw the tenders taken, with a « Retirer » key each, and what remains due."""
+        box = self.query_one("#tenders", Vertical)
+        box.remove_children()
+        rows = []
+        for index, tender in enumerate(self.plan.tenders):
+            label = TENDER_LABELS.get(tender.kind, tender.kind)
+            if tender.ref:
+                label = f"{label} {tender.ref}"
+            cells: list[Widget] = [
+                Label(Content(f"{label} : {format_eur(tender.amount)}"), classes="tender-row-label")
+            ]
+            if tender.kind not in (CARD, MEAL_CARD):
+                cells.append(RemoveKey("Retirer", name=str(index), classes="tender-del", compact=True))
+            rows.append(Horizontal(*cells, classes="tender-row"))
+        box.mount_all(rows)
+        self.query_one("#remaining", Digits).update(format_eur(self.plan.remaining))
+        self.query_one("#change", Digits).update(format_eur(self.plan.change))
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         button_id = event.button.id or ""
         if button_id == "cash-exact":
-            self.set_given(self.basket.total)
+            self.set_given(self.plan.remaining)
         elif button_id.startswith("cash-"):
             self.set_given(int(button_id.removeprefix("cash-")))
-        elif button_id == "pay-card":
-            self.action_card()
+        elif event.button.has_class("tender-del"):
+            self.remove_tender(int(event.button.name or 0))
         elif button_id == "pay-ok":
             self.validate_payment()
+        elif button_id in ("pay-card", "pay-meal-card"):
+            self.action_card(TENDER_KEYS[button_id][0])
+        elif button_id in TENDER_KEYS:
+            self.action_tender(TENDER_KEYS[button_id][0])
         elif button_id == "pay-cancel":
             self.action_cancel()
         elif button_id == "ticket-print":
@@ -158,25 +258,120 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
             self.action_no_ticket()
 
     def action_cancel(self) -> None:
-        if self.sale is None and not self.card_busy:
-            self.dismiss(None)
+        if self.sale is not None or self.card_busy:
+            return
+        if any(t.kind in (CARD, MEAL_CARD) for t in self.plan.tenders):
+            self._error(
+                "Un paiement carte est déjà accepté : encaissez le reste dû (le remboursement se fait ensuite "
+                "par le menu Rembourser)."
+            )
+            return
+        self.dismiss(None)
 
-    # -- commit ----------------------------------------------------------------------------------
+    # -- tenders ---------------------------------------------------------------------------------
     def _error(self, text: str) -> None:
         self.query_one("#pay-error", Static).update(Content(text))
         if text:
             self.app.bell()
 
+    def take(self, kind: str, amount: int, ref: str = "") -> bool:
+        """Add a tender to the split; sign the sale once nothing remains. False when refused."""
+        given = self.query_one("#given", Input)
+        given.focus()  # touch: the next amount is typed at once
+        try:
+            self.plan.add(kind, amount, ref)
+        except PaymentError as exc:
+            self._error(str(exc))
+            return False
+        self._error("")
+        given.value = ""
+        self.refresh_plan()
+        if self.plan.settled:
+            self.commit(self.plan.tenders, self.plan.change)
+        return True
+
     def validate_payment(self) -> None:
+        """Cash: the amount typed (or what remains); more than remains gives change."""
         if self.sale is not None or self.card_busy:
             return
         try:
-            tenders, change = cash_payment(self.basket.total, self._given())
-        except (AmountError, PaymentError) as exc:
+            given = self._given()
+        except AmountError as exc:
             self._error(str(exc))
             return
-        self.commit(tenders, change)
+        self.take(CASH, given)
 
+    def action_tender(self, kind: str) -> None:
+        if self.sale is not None or self.card_busy:
+            return
+        if kind == VOUCHER:
+            self.ask_credit_note()
+            return
+        try:
+            typed = self._typed()
+        except AmountError as exc:
+            self._error(str(exc))
+            return
+        default = min(self.plan.remaining, self.plan.meal_room) if kind == MEAL else self.plan.remaining
+        self.take(kind, default if typed is None else typed)
+
+    def action_remove_last(self) -> None:
+        removable = [i for i, t in enumerate(self.plan.tenders) if t.kind != CARD]
+        if removable and self.sale is None and not self.card_busy:
+            self.remove_tender(removable[-1])
+
+    def remove_tender(self, index: int) -> None:
+        try:
+            removed = self.plan.remove(index)
+        except PaymentError as exc:
+            self._error(str(exc))
+            return
+        self._error(
+            f"Règlement retiré : {TENDER_LABELS.get(removed.kind, removed.kind)} {format_eur(removed.amount)}"
+        )
+        self.refresh_plan()
+
+    def ask_credit_note(self) -> None:
+        till = self.kiosk.till
+
+        def resolve(code: str) -> CreditNoteView:
+            return till.checkout.credit_notes.usable(
+                code, till.clock().date(), training=till.checkout.training
+            )
+
+        def chosen(note: CreditNoteView | None) -> None:
+            if note is not None:
+                self.spend_credit_note(note)
+
+        self.app.push_screen(
+            CodeDialog("Avoir", "Scannez l'avoir ou saisissez son numéro (AV-…)", resolve), chosen
+        )
+
+    def take_credit_note(self, number: str) -> None:
+        till = self.kiosk.till
+        try:
+            note = till.checkout.credit_notes.usable(
+                number, till.clock().date(), training=till.checkout.training
+            )
+        except ValueError as exc:
+            self._error(str(exc))
+            return
+        self.spend_credit_note(note)
+
+    def spend_credit_note(self, note: CreditNoteView) -> None:
+        """A credit note pays at most what remains; its rest becomes a new credit note."""
+        amount = min(note.balance, self.plan.remaining)
+        if self.take(VOUCHER, amount, note.number) and note.balance > amount:
+            self.query_one("#card-status", Static).update(
+                f"Avoir {note.number} : {format_eur(note.balance - amount)} restent sur un nouvel avoir imprimé."
+            )
+
+    def enter_code(self, code: str) -> None:
+        """A scan during payment: a credit note's barcode pays."""
+        if self.sale is None and not self.card_busy:
+            self.take_credit_note(code)
+
+    # -- commit ----------------------------------------------------------------------------------
     def commit(self, tenders: list[Tender], change: int) -> None:
         """Make the sale a fiscal ticket; then the change, the drawer (cash) and « Ticket ? »."""
         try:
@@ -184,7 +379,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         except ClockWentBack:
             self.kiosk.confirm_clock(then=lambda: self.commit(tenders, change))
             return
-        except (PaymentError, FiscalError) as exc:
+        except (PaymentError, DiscountError, FiscalError, PermissionDenied) as exc:
             self._error(str(exc))
             return
         self._error("")
@@ -193,14 +388,24 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.query_one("#ticket-choice").display = True
         self.query_one("#ticket-manual").display = card_amount(self.sale) > 0
         self.query_one("#ticket-print", Button).focus()
+        for button in self.query("#tenders Button"):
+            button.display = False
         if self.sale.paid_cash:
             self.kiosk.open_drawer()
             self.kiosk.show_on_display(*change_lines(format_eur(self.sale.change)))
+        for (
+            number,
+            amount,
+            expires,
+        ) in self.sale.issued_credit_notes():  # the customer's money: always printed
+            doc = credit_note_receipt(self.kiosk.till.config, self.sale, number, amount, expires)
+            self.kiosk.print_receipt(f"Avoir {number}", self.kiosk.till.render(doc).data)
         if self.kiosk.till.config.get("receipt.auto_print"):
             self.action_print_ticket()
 
     # -- card --------------------------------------------------------------------------------------
-    def action_card(self) -> None:
+    def action_card(self, kind: str = CARD) -> None:
+        """The card pays the amount typed, or what remains (a meal-voucher card: what it may pay)."""
         if self.sale is not None or self.card_busy:
             return
         if isinstance(self.kiosk.till.terminal, NoTerminal):
@@ -208,13 +413,30 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
                 "Aucun terminal de paiement n'est configuré : encaissez en espèces ou par un autre moyen."
             )
             return
+        try:
+            typed = self._typed()
+        except AmountError as exc:
+            self._error(str(exc))
+            return
+        default = min(self.plan.remaining, self.plan.meal_room) if kind == MEAL_CARD else self.plan.remaining
+        amount = default if typed is None else typed
+        trial = PaymentPlan(
+            self.plan.total, meal_eligible=self.plan.meal_eligible, meal_max=self.plan.meal_max
+        )
+        trial.tenders = list(self.plan.tenders)
+        try:  # refused before the customer's card is ever debited
+            trial.add(kind, amount)
+        except PaymentError as exc:
+            self._error(str(exc))
+            return
         self.card_busy = True
+        self.card_kind = kind
         self._error("")
         self.query_one("#pay-entry").display = False
         self.query_one("#card-status", Static).update(
-            f"Paiement carte de {format_eur(self.basket.total)} en cours : le client suit les instructions du terminal."
+            f"Paiement carte de {format_eur(amount)} en cours : le client suit les instructions du terminal."
         )
-        self.run_card(self.basket.total)
+        self.run_card(amount)
 
     @work(thread=True, exclusive=True, group="card")
     def run_card(self, amount: int) -> None:
@@ -230,26 +452,28 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.card_busy = False
         self.query_one("#card-status", Static).update("")
         if result.outcome == "approved":
-            self.commit([Tender("card", result.amount_cents)], 0)
+            self.query_one("#pay-entry").display = True
+            self.take(self.card_kind, result.amount_cents)
         elif result.outcome == "unknown":
-            self.app.push_screen(CardOutcomeDialog(result), self.card_resolved)
+            self.app.push_screen(
+                CardOutcomeDialog(result), lambda paid: self.card_resolved(paid, result.amount_cents)
+            )
         else:
             self.query_one("#pay-entry").display = True
             self.query_one("#given", Input).focus()
             self._error(result.reason_fr)
 
-    def card_resolved(self, paid: bool | None) -> None:
-        """The cashier read the terminal: journal the decision, then sell or keep the basket."""
-        amount = self.basket.total
+    def card_resolved(self, paid: bool | None, amount: int) -> None:
+        """The cashier read the terminal: journal the decision, then take the card or keep the basket."""
         self.kiosk.till.ledger.record_event(
             self.kiosk.till.db.connection(),
             "CARD_OUTCOME_RESOLVED",
             {"amount": amount, "paid": bool(paid), "user": self.member.name},
         )
-        if paid:
-            self.commit([Tender("card", amount)], 0)
-            return
         self.query_one("#pay-entry").display = True
+        if paid:
+            self.take(self.card_kind, amount)
+            return
         self.query_one("#given", Input).focus()
         self._error("Paiement carte non encaissé : le panier est intact, choisissez un autre règlement.")
 

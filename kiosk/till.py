@@ -35,8 +35,10 @@ from fiscal.keys import (
 )
 
 from . import __version__
+from .cash import CashService
 from .catalogue import Catalogue
 from .config import Config, config_changes, load_config
+from .parked import ParkedTickets
 from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
 from .staff import StaffService
@@ -106,6 +108,8 @@ class Till:
             first_month=config.get("fiscal.first_month"),
         )
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
+        self.cash = CashService(self.db, self.ledger, self.clock)
+        self.parked = ParkedTickets(self.db, self.ledger, self.clock, self.catalogue)
         self.clock_behind: str | None = None
         self._restored: list[str] = []
 

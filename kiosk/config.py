@@ -102,6 +102,10 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "receipt.header": (_lines, "une liste de lignes de texte"),
     "receipt.footer": (_lines, "une liste de lignes de texte"),
     "cash.presets": (_cents_list, "une liste de 1 à 8 montants en centimes, par exemple [500, 1000]"),
+    "cash.float_at_login": (
+        _bool,
+        "true ou false (demander le fond de caisse à la première connexion du jour)",
+    ),
     "staff.max_failed_logins": (_int_range(1, 20), "un entier de 1 à 20"),
     "staff.lockout_seconds": (_int_range(0, 86400), "un nombre de secondes de 0 à 86400"),
     "devices.printer.backend": (

@@ -91,6 +91,14 @@ def dump_lines(lines: list[BasketLine]) -> str:
     return json.dumps([_encode(line) for line in lines], ensure_ascii=False)
 
 
+def dump_basket_fields(basket: Basket) -> str:
+    """The basket's own fields besides its lines (a ticket discount, a customer...), whatever they are."""
+    return json.dumps(
+        {f.name: _encode(getattr(basket, f.name)) for f in dataclasses.fields(basket) if f.name != "lines"},
+        ensure_ascii=False,
+    )
+
+
 def load_line(data: dict[str, Any]) -> BasketLine:
     """A stored line back as a BasketLine; TypeError when a field it now requires is missing."""
     line: BasketLine = _build(BasketLine, data)
@@ -132,9 +140,17 @@ class ParkedTickets:
                 parked_id = into
             else:
                 cursor = self.db.execute_sql(
-                    "INSERT INTO parked_ticket (created_utc, name, user_id, user_name, total, lines) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (ts_utc, name, member.id, member.name, basket.total, dump_lines(basket.lines)),
+                    "INSERT INTO parked_ticket (created_utc, name, user_id, user_name, total, lines, basket) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        ts_utc,
+                        name,
+                        member.id,
+                        member.name,
+                        basket.total,
+                        dump_lines(basket.lines),
+                        dump_basket_fields(basket),
+                    ),
                 )
                 parked_id = int(cursor.lastrowid)
             self.ledger.record_event(
@@ -177,12 +193,12 @@ class ParkedTickets:
         require(member, "sell")
         with self.db.atomic():
             row = self.db.execute_sql(
-                "SELECT name, lines, total, user_name FROM parked_ticket WHERE id = ?", (parked_id,)
+                "SELECT name, lines, total, user_name, basket FROM parked_ticket WHERE id = ?", (parked_id,)
             ).fetchone()
             if row is None:
                 raise ParkError("Cette vente en attente a déjà été reprise : choisissez-en une autre.")
-            name, lines_text, total, parked_by = row
-            basket, notes = self._restore(json.loads(lines_text))
+            name, lines_text, total, parked_by, basket_text = row
+            basket, notes = self._restore(json.loads(lines_text), json.loads(basket_text))
             self.db.execute_sql("DELETE FROM parked_ticket WHERE id = ?", (parked_id,))
             self.ledger.record_event(
                 self.db.connection(),
@@ -199,9 +215,14 @@ class ParkedTickets:
             )
         return basket, notes
 
-    def _restore(self, stored: list[dict[str, Any]]) -> tuple[Basket, list[str]]:
-        basket = Basket()
+    def _restore(self, stored: list[dict[str, Any]], extra: dict[str, Any]) -> tuple[Basket, list[str]]:
         notes = []
+        try:
+            basket: Basket = _build(Basket, extra)
+        except (TypeError, ValueError, ArithmeticError):
+            basket = Basket()
+            notes.append("Remise ou client du ticket illisible (version du logiciel) : ressaisissez-les.")
+        basket.lines = []
         for data in stored:
             label = str(data.get("label", "?"))
             try:

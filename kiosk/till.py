@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from drivers.scale import Scale, open_scale
 from drivers.scanner import Scanner, ScanResult, open_scanners
 from fiscal.anchor import Anchor
 from fiscal.archive import ArchiveInfo, build_archive
+from fiscal.closures import DAY
 from fiscal.journal import ARCHIVE, JET, JOURNAL_LABELS, FiscalLedger, heads, transaction
 from fiscal.keys import (
     create_key,
@@ -33,6 +34,7 @@ from fiscal.keys import (
     load_or_create_key,
     pending_key_path,
 )
+from fiscal.reports import PeriodReport
 
 from . import __version__
 from .cash import CashService
@@ -197,6 +199,12 @@ class Till:
             self.ledger.append(conn, JET, "ARCHIVE", {"event": "ARCHIVE", "details": info.body()})
         self.ledger.anchor_heads(conn)
         return info
+
+    def cash_section(self, report: PeriodReport) -> str:
+        """« Contrôle des espèces » printed under a day's X or Z report (the signed closure is unchanged)."""
+        if report.kind != DAY:
+            return ""
+        return self.cash.report_section(date.fromisoformat(report.start), live=report.report == "X")
 
     @property
     def archive_dir(self) -> Path:

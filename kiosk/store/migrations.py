@@ -72,7 +72,8 @@ def _v5_staffcash_parked_tickets(db: SqliteDatabase) -> None:
     """Sales put on hold (« mise en attente »): working data, not fiscal until paid."""
     db.execute_sql(
         "CREATE TABLE parked_ticket (id INTEGER PRIMARY KEY, created_utc TEXT NOT NULL, name TEXT NOT NULL, "
-        "user_id INTEGER, user_name TEXT NOT NULL, total INTEGER NOT NULL, lines TEXT NOT NULL)"
+        "user_id INTEGER, user_name TEXT NOT NULL, total INTEGER NOT NULL, lines TEXT NOT NULL, "
+        "basket TEXT NOT NULL DEFAULT '{}')"
     )
 
 

@@ -76,3 +76,7 @@ class MenuScreen(ModalScreen[MenuEntry | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+# Features that register their own entries (each module appends to MENU when imported).
+from . import cash, parked, staff_admin  # noqa: E402, F401

@@ -100,6 +100,18 @@ class CashService:
         self.ledger = ledger
         self.clock = clock
 
+    def _require(self, member: StaffMember, permission: str, act: str) -> None:
+        """require(), with the refusal journaled (JET PERMISSION_DENIED)."""
+        try:
+            require(member, permission)
+        except PermissionDenied:
+            self.ledger.record_event(
+                self.db.connection(),
+                "PERMISSION_DENIED",
+                {"user": member.name, "permission": permission, "act": act},
+            )
+            raise
+
     def today(self) -> date:
         return self.clock().date()
 
@@ -135,7 +147,7 @@ class CashService:
                     f"Le fond de caisse du jour est déjà déclaré ({format_eur(current)}) : "
                     "seul un responsable peut le corriger."
                 )
-            require(authorised_by, "cash_control")
+            self._require(authorised_by, "cash_control", "float_correction")
         reason = "Fond de caisse" if current is None else f"Correction du fond ({format_eur(current)})"
         self._move("FLOAT", member, amount, reason, authorised_by)
 
@@ -143,7 +155,7 @@ class CashService:
         self, member: StaffMember, kind: str, amount: int, reason: str, authorised_by: StaffMember
     ) -> None:
         """Cash in (« IN ») or out (« OUT ») of the drawer, with its reason and a responsible's PIN."""
-        require(authorised_by, "cash_control")
+        self._require(authorised_by, "cash_control", f"cash_{kind.lower()}")
         if kind not in ("IN", "OUT"):
             raise ValueError(f"unknown movement {kind!r}")
         if amount <= 0:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from peewee import IntegrityError
 
 from kiosk.cash import CashError
+from kiosk.demo import SIMULATED_DEVICES
+from kiosk.money import format_eur
 from kiosk.permissions import PermissionDenied
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender, cash_payment
@@ -58,6 +61,14 @@ def test_cash_out_needs_a_responsible_and_a_reason(till: Till) -> None:
     till.cash.declare_float(camille, 5000)
     with pytest.raises(PermissionDenied, match="Camille ne peut pas faire des entrées et sorties"):
         till.cash.move(camille, "OUT", 1000, "Timbres", authorised_by=camille)
+    denied = till.db.execute_sql(
+        "SELECT body FROM fiscal_record WHERE rtype = 'PERMISSION_DENIED'"
+    ).fetchall()
+    assert json.loads(denied[-1][0])["details"] == {
+        "user": "Camille",
+        "permission": "cash_control",
+        "act": "cash_out",
+    }
     with pytest.raises(CashError, match="motif"):
         till.cash.move(camille, "OUT", 1000, "  ", authorised_by=marc)
     with pytest.raises(CashError, match="ne devrait contenir que 50,00 €"):
@@ -90,3 +101,28 @@ def test_bad_count_changes_nothing(till: Till) -> None:
     with pytest.raises(CashError, match="Pièce de 2 €"):
         till.cash.record_count(camille, {200: -1})
     assert till.cash.last_count(till.cash.today()) is None
+
+
+def test_kiosk_report_z_shows_the_count(tmp_path: Path) -> None:
+    from .test_cli import run
+
+    data = tmp_path / "shop"
+    data.mkdir()
+    (data / "kiosk.toml").write_text(SIMULATED_DEVICES)
+    assert run(data, "demo", "init").returncode == 0
+    till = Till.open(data)
+    camille = member(till, "Camille")
+    till.cash.declare_float(camille, 10000)
+    price = sell(till, camille)
+    till.cash.record_count(camille, {5000: 2})  # the sale's cash is missing
+    today = till.clock().date().isoformat()
+    till.db.close()
+    closed = run(data, "fiscal", "close", "day")
+    assert closed.returncode == 0, closed.stderr
+    report = run(data, "report", "z", "--date", today)
+    assert report.returncode == 0, report.stderr
+    for out in (closed.stdout, report.stdout):
+        assert "Contrôle des espèces" in out
+        [gap] = [line for line in out.splitlines() if line.startswith("  Écart")]
+        assert gap.endswith(f"-{format_eur(price)}") and len(gap) == 42
+        assert "Compté par Camille" in out

@@ -110,6 +110,8 @@ async def test_cash_count_difference_on_the_z(till: Till) -> None:
         await pilot.press(*"5", "enter", *"Timbres", "enter")
         assert isinstance(app.screen, SaleScreen)
         assert "Sortie d'espèces de 5,00 €" in message(app)
+        await app.workers.wait_for_complete()
+        assert drawer_pulses(till) == 2  # the drawer opens for the cash taken out
         await menu(pilot, "cash-count")
         assert isinstance(app.screen, CashCountScreen)
         await pilot.press("enter", "enter", "enter", "enter", "2")  # down to the 20 € notes
@@ -213,3 +215,8 @@ async def test_my_sales_shows_only_my_tickets(till: Till) -> None:
         assert isinstance(app.screen, HistoryScreen)
         table = app.screen.query_one(DataTable)
         assert table.row_count == 1 and str(table.get_row_at(0)[2]) == "Camille"
+        await pilot.press("escape", "f10", *MARC)
+        await menu(pilot, "history")
+        assert app.screen.query_one(DataTable).row_count == 2
+        summary = str(app.screen.query_one("#history-total", Static).render())
+        assert "Camille : 1 ticket(s)" in summary and "Marc : 1 ticket(s)" in summary

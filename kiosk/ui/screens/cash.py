@@ -150,8 +150,8 @@ class CashCountScreen(KeypadMixin, ModalScreen[CashCount | None]):
     DEFAULT_CSS = (
         KEYPAD_CSS
         + """
-    #count { width: 70; }
-    #count-rows { height: auto; max-height: 14; }
+    #count { width: 70; height: 100%; }
+    #count-rows { height: 1fr; }
     .count-row { height: 3; }
     .count-label { width: 20; padding-top: 1; }
     .count-qty { width: 12; }

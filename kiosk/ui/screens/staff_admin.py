@@ -340,7 +340,16 @@ class HistoryScreen(ModalScreen[None]):
                 )
             yield table
             total = sum(e.total for e in entries)
-            yield Static(f"{len(entries)} ticket(s), total {format_eur(total)}", id="history-total")
+            summary = f"{len(entries)} ticket(s), total {format_eur(total)}"
+            if everyone:  # the seed: a manager sees each user's activity
+                per: dict[str, list[int]] = {}
+                for entry in entries:
+                    per.setdefault(entry.cashier, []).append(entry.total)
+                summary += "\n" + " · ".join(
+                    f"{name} : {len(totals)} ticket(s), {format_eur(sum(totals))}"
+                    for name, totals in sorted(per.items())
+                )
+            yield Static(Content(summary), id="history-total")
             yield Button("Fermer", id="history-close")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

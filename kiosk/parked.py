@@ -215,6 +215,28 @@ class ParkedTickets:
             )
         return basket, notes
 
+    def abandon(self, member: StaffMember, parked_id: int) -> None:
+        """The customer will not come back: the parked sale is removed (journaled, never a ticket)."""
+        require(member, "park")
+        with self.db.atomic():
+            row = self.db.execute_sql(
+                "SELECT name, total, user_name FROM parked_ticket WHERE id = ?", (parked_id,)
+            ).fetchone()
+            if row is None:
+                raise ParkError("Cette vente en attente a déjà été reprise : choisissez-en une autre.")
+            self.db.execute_sql("DELETE FROM parked_ticket WHERE id = ?", (parked_id,))
+            self.ledger.record_event(
+                self.db.connection(),
+                "TICKET_ABANDONED",
+                {
+                    "parked": parked_id,
+                    "name": row[0],
+                    "total": int(row[1]),
+                    "parked_by": row[2],
+                    "user": member.name,
+                },
+            )
+
     def _restore(self, stored: list[dict[str, Any]], extra: dict[str, Any]) -> tuple[Basket, list[str]]:
         notes = []
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -74,7 +75,7 @@ async def test_switching_user_parks_the_sale_and_touch_resumes_it(till: Till) ->
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*CAMILLE)
         await pilot.press(*bread.barcode, "enter")
-        await menu(pilot, "switch-user")
+        await pilot.press("f10")  # F10 and Menu → « Changer d'utilisateur » both park the sale in progress
         assert isinstance(app.screen, LoginScreen)
         [parked] = till.parked.all()
         assert parked.name.startswith("Camille ") and parked.cashier == "Camille"
@@ -220,3 +221,27 @@ async def test_my_sales_shows_only_my_tickets(till: Till) -> None:
         assert app.screen.query_one(DataTable).row_count == 2
         summary = str(app.screen.query_one("#history-total", Static).render())
         assert "Camille : 1 ticket(s)" in summary and "Marc : 1 ticket(s)" in summary
+
+
+async def test_abandon_a_parked_sale_asks_twice(till: Till) -> None:
+    bread = scannable(till, 550)
+    app = KioskApp(till)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*CAMILLE)
+        for name in ("Table 1", "Table 2"):
+            await pilot.press(*bread.barcode, "enter")
+            await menu(pilot, "park")
+            await pilot.press(*name, "enter")
+        await menu(pilot, "parked")
+        assert isinstance(app.screen, ParkedListScreen)
+        await pilot.press("delete")
+        assert "Appuyez encore" in str(app.screen.query_one("#parked-message", Static).render())
+        assert len(till.parked.all()) == 2
+        await pilot.press("delete")
+        assert [t.name for t in till.parked.all()] == ["Table 2"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, SaleScreen) and basket_rows(app) == []
+    [abandoned] = [
+        r for (r,) in till.db.execute_sql("SELECT body FROM fiscal_record WHERE rtype = 'TICKET_ABANDONED'")
+    ]
+    assert json.loads(abandoned)["details"]["name"] == "Table 1"

@@ -17,6 +17,7 @@ from ...money import format_eur
 from ...parked import ParkedTicket, ParkError
 from ...permissions import PermissionDenied
 from ...sale.basket import Basket
+from ...staff import StaffMember
 
 if TYPE_CHECKING:
     from ..app import KioskApp
@@ -75,13 +76,18 @@ class ParkDialog(ModalScreen[tuple[str, int | None] | None]):
 
 
 class ParkedListScreen(ModalScreen[int | None]):
-    """« Tickets en attente »: pick one by arrows and Entrée, or by touch."""
+    """« Tickets en attente »: pick one by arrows and Entrée, or by touch; abandon one (asked twice)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Fermer", id="parked.close", tooltip="Revenir à la vente")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Fermer", id="parked.close", tooltip="Revenir à la vente"),
+        Binding("delete", "abandon", "Abandonner", id="parked.abandon", tooltip="Le client ne revient pas"),
+    ]
 
-    def __init__(self, parked: list[ParkedTicket]):
+    def __init__(self, parked: list[ParkedTicket], member: StaffMember):
         super().__init__()
         self.parked = parked
+        self.member = member
+        self.confirming: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="parked"):
@@ -89,18 +95,58 @@ class ParkedListScreen(ModalScreen[int | None]):
             yield OptionList(
                 *(Option(Content(_describe(t)), id=str(t.id)) for t in self.parked), id="parked-list"
             )
-            yield Button("Fermer", id="parked-close")
+            yield Static("", id="parked-message")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Reprendre", id="parked-resume", variant="success")
+                yield Button("Abandonner (Suppr.)", id="parked-abandon", variant="error")
+                yield Button("Fermer", id="parked-close")
 
     def on_mount(self) -> None:
         self.query_one("#parked-list", OptionList).focus()
+
+    def _highlighted(self) -> int | None:
+        options = self.query_one("#parked-list", OptionList)
+        if options.highlighted is None or options.option_count == 0:
+            return None
+        return int(options.get_option_at_index(options.highlighted).id or 0)
 
     @on(OptionList.OptionSelected, "#parked-list")
     def chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(int(event.option.id or 0))
 
+    def action_abandon(self) -> None:
+        parked_id = self._highlighted()
+        message = self.query_one("#parked-message", Static)
+        if parked_id is None:
+            return
+        title = next((t.title for t in self.parked if t.id == parked_id), "")
+        if self.confirming != parked_id:
+            self.confirming = parked_id
+            message.update(Content(f"Abandonner « {title} » ? Appuyez encore sur Abandonner pour confirmer."))
+            return
+        try:
+            cast("KioskApp", self.app).till.parked.abandon(self.member, parked_id)
+        except (ParkError, PermissionDenied) as exc:
+            message.update(Content(str(exc)))
+            return
+        self.confirming = None
+        options = self.query_one("#parked-list", OptionList)
+        options.remove_option(str(parked_id))
+        self.parked = [t for t in self.parked if t.id != parked_id]
+        message.update(Content(f"Vente « {title} » abandonnée."))
+        if not self.parked:
+            self.dismiss(None)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(None)
+        if event.button.id == "parked-abandon":
+            self.action_abandon()
+        elif event.button.id == "parked-resume":
+            parked_id = self._highlighted()
+            if parked_id is not None:
+                self.dismiss(parked_id)
+        else:
+            self.dismiss(None)
 
 
 def load_basket(screen: SaleScreen, basket: Basket) -> None:
@@ -172,7 +218,7 @@ def resume(screen: SaleScreen) -> None:
             message += f" La vente en cours est en attente sous « {swapped.title} »."
         screen.say(message, error=bool(notes))
 
-    screen.app.push_screen(ParkedListScreen(parked), chosen)
+    screen.app.push_screen(ParkedListScreen(parked, screen.member), chosen)
 
 
 def _register() -> None:

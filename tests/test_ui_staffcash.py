@@ -245,3 +245,21 @@ async def test_abandon_a_parked_sale_asks_twice(till: Till) -> None:
         r for (r,) in till.db.execute_sql("SELECT body FROM fiscal_record WHERE rtype = 'TICKET_ABANDONED'")
     ]
     assert json.loads(abandoned)["details"]["name"] == "Table 1"
+
+
+async def test_float_by_touch_with_the_keypad(till: Till) -> None:
+    camille = next(m for m in till.staff.members() if m.name == "Camille")
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.click(f"#user-{camille.id}")
+        for digit in "333333":
+            await pilot.click(f"#pin-{digit}")
+        await pilot.click("#pin-ok")
+        await pilot.click("#menu")
+        await pilot.press(*["down"] * [entry.id for entry in MENU].index("float"), "enter")
+        assert isinstance(app.screen, AmountDialog)
+        for key in ("#kp-8", "#kp-5", "#kp-comma", "#kp-2", "#kp-0", "#kp-0", "#kp-back"):
+            await pilot.click(key)
+        await pilot.click("#amount-ok")
+        assert isinstance(app.screen, SaleScreen)
+    assert till.cash.float_of(till.cash.today()) == 8520

@@ -12,6 +12,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from fiscal.journal import FiscalError
+
 from ...cash import DENOMINATIONS, CashCount, CashError, denomination_label
 from ...money import AmountError, format_eur, parse_amount
 from ...permissions import PermissionDenied
@@ -138,7 +140,7 @@ class AmountDialog(KeypadMixin, ModalScreen[bool]):
             amount = parse_amount(self.query_one("#amount-value", Input).value, allow_zero=not self.movement)
             reason = self.query_one("#amount-reason", Input).value if self.movement else ""
             self.submit(amount, self.kind, reason)
-        except (AmountError, CashError, PermissionDenied) as exc:
+        except (AmountError, CashError, PermissionDenied, FiscalError) as exc:
             error.update(Content(str(exc)))
             return
         self.dismiss(True)
@@ -242,7 +244,7 @@ class CashCountScreen(KeypadMixin, ModalScreen[CashCount | None]):
         till = cast("KioskApp", self.app).till
         try:
             count = till.cash.record_count(self.member, self.quantities())
-        except (CashError, PermissionDenied) as exc:
+        except (CashError, PermissionDenied, FiscalError) as exc:
             self.query_one("#count-error", Static).update(Content(str(exc)))
             return
         self.dismiss(count)

@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from fiscal.journal import FiscalError
+
 from ...money import format_eur
 from ...parked import ParkedTicket, ParkError
 from ...permissions import PermissionDenied
@@ -126,7 +128,7 @@ class ParkedListScreen(ModalScreen[int | None]):
             return
         try:
             cast("KioskApp", self.app).till.parked.abandon(self.member, parked_id)
-        except (ParkError, PermissionDenied) as exc:
+        except (ParkError, PermissionDenied, FiscalError) as exc:
             message.update(Content(str(exc)))
             return
         self.confirming = None
@@ -161,7 +163,7 @@ def park_current(screen: SaleScreen, name: str = "", into: int | None = None) ->
     """Park the screen's basket and empty it; None (and the reason said) when refused."""
     try:
         parked = cast("KioskApp", screen.app).till.parked.park(screen.member, screen.basket, name, into)
-    except (ParkError, PermissionDenied) as exc:
+    except (ParkError, PermissionDenied, FiscalError) as exc:
         screen.say(str(exc), error=True)
         return None
     load_basket(screen, Basket())
@@ -205,7 +207,7 @@ def resume(screen: SaleScreen) -> None:
                 return
         try:
             basket, notes = till.parked.resume(screen.member, parked_id)
-        except (ParkError, PermissionDenied) as exc:
+        except (ParkError, PermissionDenied, FiscalError) as exc:
             screen.say(str(exc), error=True)
             return
         load_basket(screen, basket)

@@ -14,6 +14,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from fiscal.journal import FiscalError
+
 from ...history import sales_history
 from ...money import format_eur
 from ...permissions import PermissionDenied, allowed
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from ..app import KioskApp
     from .sale import SaleScreen
 
-REFUSALS = (StaffError, LoginError, PermissionDenied)
+REFUSALS = (StaffError, LoginError, PermissionDenied, FiscalError)
 
 
 class UserDialog(ModalScreen[bool]):

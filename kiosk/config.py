@@ -130,6 +130,10 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
         _int_range(1, 3660),
         "une durée de validité des avoirs en jours, de 1 à 3660",
     ),
+    "cash.float_at_login": (
+        _bool,
+        "true ou false (demander le fond de caisse à la première connexion du jour)",
+    ),
     "staff.max_failed_logins": (_int_range(1, 20), "un entier de 1 à 20"),
     "staff.lockout_seconds": (_int_range(0, 86400), "un nombre de secondes de 0 à 86400"),
     "devices.printer.backend": (

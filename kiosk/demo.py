@@ -32,6 +32,8 @@ backend = "simulated"
 backend = "simulated"
 [devices.payment]
 backend = "simulated"
+[cash]
+float_at_login = false
 """
 
 

@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "price_override": (frozenset({MANAGER, ADMIN}), "modifier un prix"),
     "drawer_no_sale": (frozenset({MANAGER, ADMIN}), "ouvrir le tiroir hors vente"),
     "cash_control": (frozenset({MANAGER, ADMIN}), "faire des entrées et sorties de caisse"),
+    "cash_count": (frozenset({CASHIER, MANAGER, ADMIN}), "déclarer le fond de caisse et compter la caisse"),
+    "park": (frozenset({CASHIER, MANAGER, ADMIN}), "mettre une vente en attente"),
     "reports": (frozenset({MANAGER, ADMIN}), "voir les rapports et clôturer"),
     "training": (frozenset({MANAGER, ADMIN}), "passer en mode formation"),
     "catalogue": (frozenset({MANAGER, ADMIN}), "modifier le catalogue"),

@@ -15,6 +15,7 @@ from peewee import SqliteDatabase
 
 from fiscal.journal import JET, FiscalLedger
 
+from .permissions import PermissionDenied, require
 from .store import User
 
 ROLES = {"admin": "administrateur", "manager": "gestionnaire", "cashier": "utilisateur"}
@@ -23,6 +24,10 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 class LoginError(Exception):
     """Login refused; the message says what to do (French)."""
+
+
+class StaffError(ValueError):
+    """A staff change refused (name taken, last administrator...); the message is French."""
 
 
 @dataclass(frozen=True)
@@ -86,18 +91,152 @@ class StaffService:
         users = User.select().where(User.active == True)  # noqa: E712
         return sorted((_member(u) for u in users), key=lambda m: (order[m.role], m.name))
 
-    def create(self, name: str, role: str, pin: str) -> StaffMember:
+    def all_users(self) -> list[tuple[StaffMember, bool]]:
+        """Every user with whether they are active (the staff screen also lists deactivated ones)."""
+        order = {"admin": 0, "manager": 1, "cashier": 2}
+        users = sorted(User.select(), key=lambda u: (not u.active, order.get(u.role, 3), u.name))
+        return [(_member(u), bool(u.active)) for u in users]
+
+    def get(self, user_id: int) -> StaffMember | None:
+        user = User.get_or_none(User.id == user_id)
+        return _member(user) if user is not None else None
+
+    # -- managing users: each act checks the permission table and is journaled (JET) --------------
+    def _require(self, by: StaffMember, role: str, act: str, target: str) -> None:
+        """`by` may manage users of `role`; a refusal is journaled (PERMISSION_DENIED) then raised."""
+        permission = "manage_cashiers" if role == "cashier" else "manage_managers"
+        try:
+            require(by, permission)
+        except PermissionDenied:
+            self.ledger.record_event(
+                self.db.connection(),
+                "PERMISSION_DENIED",
+                {"user": by.name, "permission": permission, "act": act, "target": target},
+            )
+            raise
+
+    def _check_name(self, name: str, user_id: int | None = None) -> str:
+        name = " ".join(name.split())
+        if not name:
+            raise StaffError("Saisissez le nom de l'utilisateur.")
+        if len(name) > 30:
+            raise StaffError("Nom trop long : 30 caractères au plus.")
+        other = User.get_or_none(User.name == name)
+        if other is not None and other.id != user_id:
+            raise StaffError(f"Le nom « {name} » est déjà pris : ajoutez une initiale pour les distinguer.")
+        return name
+
+    @staticmethod
+    def _check_role(role: str) -> None:
         if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}")
+            raise StaffError("Rôle inconnu : administrateur, gestionnaire ou utilisateur.")
+
+    def create(self, name: str, role: str, pin: str, *, by: StaffMember | None = None) -> StaffMember:
+        """A new user. `by` is the member creating it (None only when the shop is set up: demo, install)."""
+        self._check_role(role)
+        if by is not None:
+            self._require(by, role, "create", name)
+        name = self._check_name(name)
+        check_pin_format(pin)
         with self.db.atomic():
             user = User.create(name=name, role=role, pin_hash=hash_pin(pin))
-            self.ledger.append(
+            self.ledger.record_event(
                 self.db.connection(),
-                JET,
                 "USER_CREATED",
-                {"event": "USER_CREATED", "user": name, "role": role},
+                {"user": name, "role": role, "by": by.name if by else None},
             )
         return _member(user)
+
+    def _target(self, user_id: int) -> User:
+        user = User.get_or_none(User.id == user_id)
+        if user is None:
+            raise StaffError("Utilisateur introuvable : choisissez-le dans la liste.")
+        return user
+
+    def update(
+        self, by: StaffMember, user_id: int, *, name: str | None = None, role: str | None = None
+    ) -> StaffMember:
+        """Rename a user or change their role; both the old and the new role must be `by`'s to manage."""
+        user = self._target(user_id)
+        new_role = role or user.role
+        self._check_role(new_role)
+        self._require(by, user.role, "edit", user.name)
+        if new_role != user.role:
+            self._require(by, new_role, "edit", user.name)
+            if user.role == "admin" and self._last_admin(user.id):
+                raise StaffError("C'est le dernier administrateur : nommez-en d'abord un autre.")
+        new_name = self._check_name(name, user.id) if name is not None else user.name
+        changes = {}
+        if new_name != user.name:
+            changes["name"] = [user.name, new_name]
+        if new_role != user.role:
+            changes["role"] = [user.role, new_role]
+        if not changes:
+            return _member(user)
+        with self.db.atomic():
+            User.update(name=new_name, role=new_role).where(User.id == user.id).execute()
+            self.ledger.record_event(
+                self.db.connection(), "USER_CHANGED", {"user": new_name, "changes": changes, "by": by.name}
+            )
+        return StaffMember(user.id, new_name, new_role)
+
+    def _last_admin(self, user_id: int) -> bool:
+        others = User.select().where(User.role == "admin", User.active == True, User.id != user_id)  # noqa: E712
+        return not others.exists()
+
+    def deactivate(self, by: StaffMember, user_id: int) -> None:
+        """The user can no longer log in; their tickets and history stay (users are never deleted)."""
+        user = self._target(user_id)
+        self._require(by, user.role, "deactivate", user.name)
+        if user.id == by.id:
+            raise StaffError("Vous ne pouvez pas vous désactiver vous-même : demandez à un responsable.")
+        if not user.active:
+            raise StaffError(f"{user.name} est déjà désactivé(e).")
+        if user.role == "admin" and self._last_admin(user.id):
+            raise StaffError("C'est le dernier administrateur : nommez-en d'abord un autre.")
+        with self.db.atomic():
+            User.update(active=False).where(User.id == user.id).execute()
+            self.ledger.record_event(
+                self.db.connection(), "USER_DEACTIVATED", {"user": user.name, "by": by.name}
+            )
+
+    def reactivate(self, by: StaffMember, user_id: int) -> None:
+        user = self._target(user_id)
+        self._require(by, user.role, "reactivate", user.name)
+        if user.active:
+            raise StaffError(f"{user.name} est déjà actif(ve).")
+        with self.db.atomic():
+            User.update(active=True, failed_logins=0, locked_until=None).where(User.id == user.id).execute()
+            self.ledger.record_event(
+                self.db.connection(), "USER_REACTIVATED", {"user": user.name, "by": by.name}
+            )
+
+    def change_own_pin(self, member: StaffMember, old_pin: str, new_pin: str) -> None:
+        """A member changes their own PIN, giving the current one first."""
+        user = self._target(member.id)
+        check_pin_format(new_pin)
+        if not re.fullmatch(r"\d{6}", old_pin) or not pin_matches(old_pin, user.pin_hash):
+            self.ledger.record_event(self.db.connection(), "PIN_CHANGE_FAILED", {"user": user.name})
+            raise LoginError("Code PIN actuel incorrect : rien n'est changé.")
+        if new_pin == old_pin:
+            raise StaffError("Le nouveau code doit être différent de l'ancien.")
+        self._set_pin(user, new_pin, by=member.name)
+
+    def reset_pin(self, by: StaffMember, user_id: int, new_pin: str) -> None:
+        """A responsible sets a forgotten PIN (and lifts a lockout); one's own PIN is changed with the old."""
+        user = self._target(user_id)
+        if user.id == by.id:
+            raise StaffError("Pour votre propre code : Menu → Changer mon code PIN (avec l'ancien code).")
+        self._require(by, user.role, "reset_pin", user.name)
+        check_pin_format(new_pin)
+        self._set_pin(user, new_pin, by=by.name)
+
+    def _set_pin(self, user: User, pin: str, by: str) -> None:
+        with self.db.atomic():
+            User.update(pin_hash=hash_pin(pin), failed_logins=0, locked_until=None).where(
+                User.id == user.id
+            ).execute()
+            self.ledger.record_event(self.db.connection(), "PIN_CHANGED", {"user": user.name, "by": by})
 
     def authenticate(self, user_id: int, pin: str, *, journal: bool = True) -> StaffMember:
         """The member when the PIN matches; otherwise LoginError (counted, journaled, locked out).

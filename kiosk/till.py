@@ -12,7 +12,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from drivers.scale import Scale, open_scale
 from drivers.scanner import Scanner, ScanResult, open_scanners
 from fiscal.anchor import Anchor
 from fiscal.archive import ArchiveInfo, build_archive
+from fiscal.closures import DAY
 from fiscal.journal import ARCHIVE, JET, JOURNAL_LABELS, FiscalLedger, heads, transaction
 from fiscal.keys import (
     create_key,
@@ -35,12 +36,15 @@ from fiscal.keys import (
     load_or_create_key,
     pending_key_path,
 )
+from fiscal.reports import PeriodReport
 
 from . import __version__
+from .cash import CashService
 from .catalogue import Catalogue
 from .config import Config, config_changes, config_snapshot, load_config
 from .loyalty.directory import CustomerDirectory
 from .loyalty.service import LoyaltyService
+from .parked import ParkedTickets
 from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
 from .sale.refunds import RefundService
@@ -140,6 +144,8 @@ class Till:
         self.checkout.listeners.append(
             lambda conn, sale: self.loyalty.on_ticket(conn, sale.number, sale.body, sale.when)
         )
+        self.cash = CashService(self.db, self.ledger, self.clock)
+        self.parked = ParkedTickets(self.db, self.ledger, self.clock, self.catalogue)
         self.clock_behind: str | None = None
         self._restored: list[str] = []
 
@@ -229,6 +235,12 @@ class Till:
             self.ledger.append(conn, JET, "ARCHIVE", {"event": "ARCHIVE", "details": info.body()})
         self.ledger.anchor_heads(conn)
         return info
+
+    def cash_section(self, report: PeriodReport) -> str:
+        """« Contrôle des espèces » printed under a day's X or Z report (the signed closure is unchanged)."""
+        if report.kind != DAY:
+            return ""
+        return self.cash.report_section(date.fromisoformat(report.start), live=report.report == "X")
 
     @property
     def archive_dir(self) -> Path:

@@ -260,7 +260,8 @@ def _close(till, period: str, day: date | None) -> int:  # type: ignore[no-untyp
     except FiscalError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(z_report_from_record(record).as_text())
+    report = z_report_from_record(record)
+    print(report.as_text() + till.cash_section(report))
     return 0
 
 
@@ -338,7 +339,7 @@ def _report(till, kind: str, when: str | None, fmt: str) -> int:  # type: ignore
     except (FiscalError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(report.as_json(indent=2) if fmt == "json" else report.as_text())
+    print(report.as_json(indent=2) if fmt == "json" else report.as_text() + till.cash_section(report))
     return 0
 
 

@@ -94,6 +94,38 @@ def _v4_checkout_credit_notes(db: SqliteDatabase) -> None:
         )
 
 
+def _v4_staffcash_cash_control(db: SqliteDatabase) -> None:
+    """Cash movements (float, cash in, cash out) and drawer counts: append-only, like the journals."""
+    db.execute_sql(
+        "CREATE TABLE cash_movement (id INTEGER PRIMARY KEY, created_utc TEXT NOT NULL, day TEXT NOT NULL, "
+        "kind TEXT NOT NULL CHECK (kind IN ('FLOAT', 'IN', 'OUT')), amount INTEGER NOT NULL CHECK (amount >= 0), "
+        "reason TEXT NOT NULL, user_id INTEGER, user_name TEXT NOT NULL, authorised_by TEXT)"
+    )
+    db.execute_sql("CREATE INDEX cash_movement_day ON cash_movement (day)")
+    db.execute_sql(
+        "CREATE TABLE cash_count (id INTEGER PRIMARY KEY, created_utc TEXT NOT NULL, day TEXT NOT NULL, "
+        "float INTEGER NOT NULL, sales INTEGER NOT NULL, refunds INTEGER NOT NULL, cash_in INTEGER NOT NULL, "
+        "cash_out INTEGER NOT NULL, expected INTEGER NOT NULL, counted INTEGER NOT NULL, "
+        "difference INTEGER NOT NULL, denominations TEXT NOT NULL, user_id INTEGER, user_name TEXT NOT NULL)"
+    )
+    db.execute_sql("CREATE INDEX cash_count_day ON cash_count (day)")
+    for table in ("cash_movement", "cash_count"):
+        for act in ("UPDATE", "DELETE"):
+            db.execute_sql(
+                f"CREATE TRIGGER {table}_no_{act.lower()} BEFORE {act} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: record a correction'); END"
+            )
+
+
+def _v5_staffcash_parked_tickets(db: SqliteDatabase) -> None:
+    """Sales put on hold (« mise en attente »): working data, not fiscal until paid."""
+    db.execute_sql(
+        "CREATE TABLE parked_ticket (id INTEGER PRIMARY KEY, created_utc TEXT NOT NULL, name TEXT NOT NULL, "
+        "user_id INTEGER, user_name TEXT NOT NULL, total INTEGER NOT NULL, lines TEXT NOT NULL, "
+        "basket TEXT NOT NULL DEFAULT '{}')"
+    )
+
+
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v1_base,
     _v2_article_search,
@@ -101,6 +133,8 @@ MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v4_loyalty,
     _v4_mail_receipt_requests,
     _v4_checkout_credit_notes,
+    _v4_staffcash_cash_control,
+    _v5_staffcash_parked_tickets,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -15,6 +15,7 @@ from fiscal.journal import ClockWentBack
 
 from ...staff import LoginError
 from ..widgets import TouchKey
+from .cash import ask_float
 
 if TYPE_CHECKING:
     from ..app import KioskApp
@@ -101,4 +102,9 @@ class LoginScreen(Screen[None]):
             pin.value = ""
             pin.focus()
             return
-        self.kiosk.logged_in(member)
+        kiosk = self.kiosk
+        kiosk.logged_in(member)
+        waiting = len(kiosk.till.parked.all())
+        if waiting:
+            kiosk.notify(f"{waiting} vente(s) en attente : Menu → Tickets en attente.", timeout=8)
+        ask_float(kiosk, member)

@@ -93,4 +93,10 @@ MENU += [
     MenuEntry("resend", "Renvoyer un ticket (e-mail / SMS)", resend_from_menu, "duplicata"),
     MenuEntry("manual-slip", "Ticket manuel (carte étrangère)", manual_slip_from_menu, "carte à piste"),
 ]
-from . import checkout_menu  # noqa: E402,F401  (registers discounts, refunds and exchanges)
+# Features that register their own entries (each module appends to MENU when imported).
+from . import (  # noqa: E402, F401
+    cash,
+    checkout_menu,  # noqa: E402,F401  (registers discounts, refunds and exchanges)
+    parked,
+    staff_admin,
+)

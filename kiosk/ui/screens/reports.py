@@ -35,6 +35,7 @@ class ReportsScreen(ModalScreen[None]):
         super().__init__()
         self.manager = manager
         self.report: PeriodReport | None = None
+        self.text = ""
 
     @property
     def kiosk(self) -> KioskApp:
@@ -60,7 +61,8 @@ class ReportsScreen(ModalScreen[None]):
 
     def show(self, report: PeriodReport) -> None:
         self.report = report
-        self.query_one("#report-text", Static).update(Content(report.as_text()))
+        self.text = report.as_text() + self.kiosk.till.cash_section(report)
+        self.query_one("#report-text", Static).update(Content(self.text))
         self.query_one("#report-error", Static).update("")
 
     def action_x_report(self) -> None:
@@ -81,7 +83,7 @@ class ReportsScreen(ModalScreen[None]):
     def action_print(self) -> None:
         if self.report is None:
             return
-        doc: Document = [Text(line) for line in self.report.as_text().splitlines()]
+        doc: Document = [Text(line) for line in self.text.splitlines()]
         rendered = self.kiosk.till.render(doc)
         self.kiosk.print_receipt(self.report.title(), rendered.data)
         self.app.notify("Rapport envoyé à l'imprimante.", timeout=3)

@@ -508,7 +508,6 @@ class SaleScreen(Screen[None]):
         self.app.push_screen(ManagerPinDialog(self.kiosk.till.staff, action), authorised)
 
     def action_logout(self) -> None:
-        if not self.basket.is_empty:
-            self.say("Terminez ou videz le panier avant de changer d'utilisateur.", error=True)
-            return
-        self.kiosk.log_out()
+        from .staff_admin import switch_user  # a sale in progress is parked, not lost
+
+        switch_user(self)

@@ -40,6 +40,7 @@ from .config import Config, config_changes, load_config
 from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
 from .staff import StaffService
+from .stock import StockService
 from .store import Meta, open_database
 from .store.db import DB_NAME
 
@@ -105,6 +106,8 @@ class Till:
             training=config.get("till.training"),
             first_month=config.get("fiscal.first_month"),
         )
+        self.stock = StockService(self.db, self.clock, config.till_id)
+        self.checkout.listeners.append(self.stock.on_checkout)  # stock moves with the ticket
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
         self.clock_behind: str | None = None
         self._restored: list[str] = []

@@ -45,7 +45,33 @@ def _v3_print_queue(db: SqliteDatabase) -> None:
     db.create_tables([PrintJob])
 
 
-MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [_v1_base, _v2_article_search, _v3_print_queue]
+def _v4_catalogue_stock(db: SqliteDatabase) -> None:
+    """Stock as a ledger of movements (uuid ids: other tills merge them idempotently), its cached
+    balance (rebuildable from the movements) and the alert thresholds; quantities in thousandths."""
+    db.execute_sql(
+        "CREATE TABLE stock_movement ("
+        "id TEXT PRIMARY KEY, article_id INTEGER NOT NULL REFERENCES article (id) ON DELETE RESTRICT, "
+        "variant_id INTEGER, qty_milli INTEGER NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', "
+        "user TEXT NOT NULL DEFAULT '', ticket TEXT, till TEXT NOT NULL DEFAULT '', created_utc TEXT NOT NULL)"
+    )
+    db.execute_sql("CREATE INDEX stock_movement_article ON stock_movement (article_id, created_utc)")
+    db.execute_sql(
+        "CREATE TABLE stock_balance (article_id INTEGER PRIMARY KEY REFERENCES article (id) ON DELETE CASCADE, "
+        "qty_milli INTEGER NOT NULL)"
+    )
+    db.execute_sql(
+        "CREATE TABLE stock_alert (article_id INTEGER PRIMARY KEY REFERENCES article (id) ON DELETE CASCADE, "
+        "threshold_milli INTEGER NOT NULL)"
+    )
+    db.execute_sql("CREATE INDEX IF NOT EXISTS barcode_article ON barcode (article_id)")
+
+
+MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
+    _v1_base,
+    _v2_article_search,
+    _v3_print_queue,
+    _v4_catalogue_stock,
+]
 LATEST = len(MIGRATIONS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ from peewee import SqliteDatabase
 
 from drivers.barcode import compile_layouts, parse_barcode
 
-from .store import Article, Category
+from .permissions import require
+from .store import Article, Barcode, Category
 
 
 @dataclass(frozen=True)
@@ -161,3 +163,255 @@ class Catalogue:
         for article in query:
             grouped.setdefault(article.category.key, []).append(article_view(article))
         return grouped
+
+
+# -- editing (manager screens) ------------------------------------------------------------------------
+CATEGORY_FLAGS = {
+    "meal_voucher": "Titres-restaurant acceptés",
+    "no_loyalty": "Exclue de la fidélité",
+    "book": "Livres (remise plafonnée à 5 %)",
+}
+
+
+class CatalogueEditError(ValueError):
+    """An edit refused: the message says what to correct (French); nothing was written."""
+
+
+@dataclass(frozen=True)
+class ArticleDraft:
+    """What the article form holds, as typed: checked and converted by `Catalogue.save_article`."""
+
+    name: str
+    reference: str
+    category: str  # category key
+    barcodes: str
+    vat: str
+    price: str
+    cost: str = ""
+    sold_by_weight: bool = False
+    favourite: bool = False
+    threshold: str = ""
+
+
+@dataclass(frozen=True)
+class ArticleSheet:
+    """Everything about one article, for its product sheet and its edit form."""
+
+    article: ArticleView
+    category_name: str
+    barcodes: tuple[str, ...]
+    cost_cents: int | None
+    favourite: bool
+    archived: bool
+    threshold_milli: int | None
+    stock_milli: int
+
+
+def _has(member: Any, permission: str) -> None:
+    require(member, permission)
+
+
+class CatalogueEditor:
+    """Create, edit, archive or delete articles and categories; every act checks the member's role."""
+
+    def __init__(self, db: SqliteDatabase):
+        self.db = db
+
+    def sheet(self, article_id: int) -> ArticleSheet | None:
+        article = Article.select(Article, Category).join(Category).where(Article.id == article_id).first()
+        if article is None:
+            return None
+        codes = tuple(
+            r[0]
+            for r in self.db.execute_sql(
+                "SELECT code FROM barcode WHERE article_id = ? ORDER BY code", (article_id,)
+            )
+        )
+        threshold = self.db.execute_sql(
+            "SELECT threshold_milli FROM stock_alert WHERE article_id = ?", (article_id,)
+        ).fetchone()
+        stock = self.db.execute_sql(
+            "SELECT qty_milli FROM stock_balance WHERE article_id = ?", (article_id,)
+        ).fetchone()
+        return ArticleSheet(
+            article_view(article, codes[0] if codes else None),
+            article.category.name,
+            codes,
+            article.cost_cents,
+            article.favourite,
+            article.archived,
+            threshold[0] if threshold else None,
+            stock[0] if stock else 0,
+        )
+
+    def articles(
+        self, text: str = "", include_archived: bool = False, limit: int = 200
+    ) -> list[ArticleSheet]:
+        """Articles for the manager's list: matching `text` (name, reference, barcode prefix) or all."""
+        if text.strip():
+            ids = [a.id for a in Catalogue(self.db).search(text, limit=limit)]
+            if include_archived:
+                pattern = f"%{text.strip()}%"
+                ids += [
+                    r[0]
+                    for r in self.db.execute_sql(
+                        "SELECT id FROM article WHERE archived = 1 AND (name LIKE ? OR reference LIKE ?) LIMIT ?",
+                        (pattern, pattern, limit),
+                    )
+                ]
+        else:
+            where = "" if include_archived else "WHERE a.archived = 0 "
+            ids = [
+                r[0]
+                for r in self.db.execute_sql(
+                    f"SELECT a.id FROM article a JOIN category c ON c.id = a.category_id {where}"
+                    "ORDER BY c.position, a.name LIMIT ?",
+                    (limit,),
+                )
+            ]
+        sheets = (self.sheet(i) for i in ids)
+        return [s for s in sheets if s is not None]
+
+    def save_article(self, member: Any, draft: ArticleDraft, article_id: int | None = None) -> int:
+        """Create (article_id None) or update an article from the form; returns its id."""
+        from .catalogue_io import CellError, read_barcodes, read_price, read_threshold, read_vat
+
+        _has(member, "catalogue")
+        name = " ".join(draft.name.split())
+        reference = draft.reference.strip()
+        if not name:
+            raise CatalogueEditError("Saisissez le libellé de l'article.")
+        try:
+            barcodes = read_barcodes(draft.barcodes.replace(",", ";"))
+            vat = read_vat(draft.vat)
+            price = read_price(draft.price, "Prix TTC")
+            cost = read_price(draft.cost, "Prix d'achat") if draft.cost.strip() else None
+            threshold = read_threshold(draft.threshold)
+        except CellError as exc:
+            raise CatalogueEditError(str(exc)) from None
+        if not reference:
+            if not barcodes:
+                raise CatalogueEditError("Saisissez une référence ou un code-barres.")
+            reference = barcodes[0]
+        category = Category.get_or_none(Category.key == draft.category)
+        if category is None:
+            raise CatalogueEditError("Choisissez la catégorie de l'article.")
+        clash = Article.get_or_none((Article.reference == reference) & (Article.id != (article_id or 0)))
+        if clash is not None:
+            raise CatalogueEditError(
+                f"La référence {reference} est déjà celle de « {clash.name} » : changez-la."
+            )
+        for code in barcodes:
+            owner = Barcode.get_or_none(Barcode.code == code)
+            if owner is not None and owner.article.id != article_id and not owner.article.archived:
+                raise CatalogueEditError(
+                    f"Le code-barres {code} est déjà celui de « {owner.article.name} » : vérifiez-le."
+                )
+        fields = dict(
+            reference=reference,
+            name=name,
+            category=category,
+            vat_bp=vat,
+            price_cents=price,
+            cost_cents=cost,
+            sold_by_weight=draft.sold_by_weight,
+            favourite=draft.favourite,
+        )
+        with self.db.atomic():
+            if article_id is None:
+                article_id = int(Article.create(**fields).id)
+            else:
+                Article.update(**fields).where(Article.id == article_id).execute()
+            Barcode.delete().where(Barcode.article == article_id).execute()
+            for code in barcodes:
+                Barcode.replace(code=code, article=article_id).execute()
+            self.db.execute_sql("DELETE FROM stock_alert WHERE article_id = ?", (article_id,))
+            if threshold is not None:
+                self.db.execute_sql(
+                    "INSERT INTO stock_alert (article_id, threshold_milli) VALUES (?, ?)",
+                    (article_id, threshold),
+                )
+        return article_id
+
+    def was_sold(self, article_id: int) -> bool:
+        """Sold, refunded or moved in stock: such an article is archived, never deleted."""
+        reference = Article.get_by_id(article_id).reference
+        if self.db.execute_sql(
+            "SELECT 1 FROM stock_movement WHERE article_id = ? LIMIT 1", (article_id,)
+        ).fetchone():
+            return True
+        needle = '"ref":' + json.dumps(reference, ensure_ascii=False)
+        return bool(
+            self.db.execute_sql(
+                "SELECT 1 FROM fiscal_record WHERE rtype IN ('SALE', 'RETURN') AND instr(body, ?) > 0 LIMIT 1",
+                (needle,),
+            ).fetchone()
+        )
+
+    def remove_article(self, member: Any, article_id: int) -> str:
+        """Delete an article never sold; archive one that was (its tickets keep naming it).
+        Returns "deleted" or "archived"."""
+        _has(member, "catalogue")
+        if self.was_sold(article_id):
+            Article.update(archived=True).where(Article.id == article_id).execute()
+            return "archived"
+        with self.db.atomic():
+            Article.delete().where(Article.id == article_id).execute()
+        return "deleted"
+
+    def restore_article(self, member: Any, article_id: int) -> None:
+        _has(member, "catalogue")
+        Article.update(archived=False).where(Article.id == article_id).execute()
+
+    def save_category(
+        self,
+        member: Any,
+        name: str,
+        color: str = "#888888",
+        flags: Iterable[str] = (),
+        key: str | None = None,
+    ) -> str:
+        """Create (key None) or update a category; returns its key."""
+        _has(member, "catalogue")
+        name = " ".join(name.split())
+        if not name:
+            raise CatalogueEditError("Saisissez le nom de la catégorie.")
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", color.strip()):
+            raise CatalogueEditError("Couleur invalide : saisissez-la comme #3366CC.")
+        unknown = set(flags) - set(CATEGORY_FLAGS)
+        if unknown:
+            raise CatalogueEditError(f"Option de catégorie inconnue : {', '.join(sorted(unknown))}.")
+        same_name = Category.get_or_none((Category.name == name) & (Category.key != (key or "")))
+        if same_name is not None:
+            raise CatalogueEditError(f"La catégorie « {name} » existe déjà.")
+        text_flags = ",".join(sorted(set(flags)))
+        if key is None:
+            from .catalogue_io import _slug
+
+            key = base = _slug(name).replace("-", "_")
+            n = 2
+            while Category.get_or_none(Category.key == key) is not None:
+                key, n = f"{base}_{n}", n + 1
+            position = (Category.select().count() or 0) + 1
+            Category.create(key=key, name=name, color=color.strip(), position=position, flags=text_flags)
+        else:
+            Category.update(name=name, color=color.strip(), flags=text_flags).where(
+                Category.key == key
+            ).execute()
+        return key
+
+    def category_flags(self, key: str) -> set[str]:
+        category = Category.get_or_none(Category.key == key)
+        return {f for f in (category.flags.split(",") if category else []) if f}
+
+    def remove_category(self, member: Any, key: str) -> None:
+        _has(member, "catalogue")
+        category = Category.get_or_none(Category.key == key)
+        if category is None:
+            return
+        count = Article.select().where(Article.category == category).count()
+        if count:
+            raise CatalogueEditError(
+                f"La catégorie « {category.name} » contient {count} article(s) : déplacez-les d'abord."
+            )
+        category.delete_instance()

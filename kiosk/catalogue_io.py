@@ -24,6 +24,7 @@ from stdnum import ean
 
 from .catalogue import PLU_PREFIX
 from .money import format_eur, format_rate
+from .permissions import HasRole, require
 
 VAT_RATES_BP = (210, 550, 1000, 2000)
 MODES = ("add", "replace")
@@ -570,8 +571,11 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", _norm(name)).strip("-")[:32] or "categorie"
 
 
-def apply_import(db: SqliteDatabase, plan: ImportPlan) -> ImportResult:
-    """Write a confirmed plan in one transaction (all or nothing)."""
+def apply_import(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None = None) -> ImportResult:
+    """Write a confirmed plan in one transaction (all or nothing). From a screen, `member` is who
+    confirmed it (a manager or admin); the command line runs as the shop's administrator."""
+    if member is not None:
+        require(member, "catalogue")
     conn = db.connection()
     with db.atomic():
         categories = {_norm(n): cid for cid, n in conn.execute("SELECT id, name FROM category")}

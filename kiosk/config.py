@@ -158,6 +158,11 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "devices.drawer.active_high": (_bool, "true ou false"),
     "devices.drawer.kick_pin": (_choice(2, 5), "2 ou 5"),  # type: ignore[arg-type]
     "devices.drawer.sensor_pin": (_int_range(0, 27), "un numéro de broche GPIO BCM de 0 à 27"),
+    "catalogue.usb_dir": (
+        lambda v: isinstance(v, str),
+        "le répertoire où la clé USB est montée (fichiers Excel du catalogue) ; vide : aucun",
+    ),
+    "catalogue.new_categories": (_choice("create", "reject"), "create ou reject"),
 }
 
 

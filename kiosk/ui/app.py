@@ -107,8 +107,9 @@ class KioskApp(App[None]):
             self.notify(result.error.message, severity="error", timeout=12)
             return
         screen = self.screen
-        if isinstance(screen, SaleScreen) and result.code is not None:
-            screen.enter_code(result.code)
+        enter_code = getattr(screen, "enter_code", None)  # the sale screen, the inventory count
+        if enter_code is not None and result.code is not None:
+            enter_code(result.code)
         else:
             self.notify("Code scanné ignoré : terminez d'abord l'écran en cours.", severity="warning")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -144,6 +145,16 @@ class Catalogue:
         }
         return [article_view(articles[i]) for i in ids if i in articles]
 
+    def variants(self, article_id: int) -> list[ArticleView]:
+        """The variants of a model article, to choose from when the model itself is picked."""
+        rows = self.db.execute_sql(
+            f"SELECT {_VIEW_COLUMNS}, (SELECT MIN(code) FROM barcode WHERE article_id = a.id) "
+            "FROM article_variant v JOIN article a ON a.id = v.article_id JOIN category c ON c.id = a.category_id "
+            "WHERE v.parent_id = ? AND a.archived = 0 ORDER BY v.rowid",
+            (article_id,),
+        ).fetchall()
+        return [_row_view(r) for r in rows]
+
     def active_articles(self) -> list[ArticleView]:
         query = Article.select(Article, Category).join(Category).where(Article.archived == False)  # noqa: E712
         return [article_view(a) for a in query]
@@ -205,6 +216,28 @@ class ArticleSheet:
     archived: bool
     threshold_milli: int | None
     stock_milli: int
+
+
+@dataclass(frozen=True)
+class VariantView:
+    article_id: int
+    size: str
+    colour: str
+    price_delta_cents: int
+    reference: str
+    name: str
+    price_cents: int
+    archived: bool
+    stock_milli: int
+    barcodes: str
+
+    @property
+    def label(self) -> str:
+        return " ".join(x for x in (self.size, self.colour) if x)
+
+
+def _plain(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _has(member: Any, permission: str) -> None:
@@ -331,7 +364,108 @@ class CatalogueEditor:
                     "INSERT INTO stock_alert (article_id, threshold_milli) VALUES (?, ?)",
                     (article_id, threshold),
                 )
+            self.db.execute_sql(  # a variant priced by hand keeps its new delta
+                "UPDATE article_variant SET price_delta_cents = "
+                "? - (SELECT price_cents FROM article WHERE id = parent_id) WHERE article_id = ?",
+                (price, article_id),
+            )
+            # the variants follow their model: category, VAT, price (+ their delta)
+            self.db.execute_sql(
+                "UPDATE article SET category_id = ?, vat_bp = ?, "
+                "price_cents = ? + (SELECT price_delta_cents FROM article_variant v WHERE v.article_id = article.id) "
+                "WHERE id IN (SELECT article_id FROM article_variant WHERE parent_id = ?)",
+                (category.id, vat, price, article_id),
+            )
         return article_id
+
+    def variants(self, parent_id: int, include_archived: bool = False) -> list[VariantView]:
+        rows = self.db.execute_sql(
+            "SELECT v.article_id, v.size, v.colour, v.price_delta_cents, a.reference, a.name, a.price_cents, "
+            "a.archived, COALESCE(b.qty_milli, 0), "
+            "(SELECT group_concat(code, ';') FROM barcode WHERE article_id = a.id) "
+            "FROM article_variant v JOIN article a ON a.id = v.article_id "
+            "LEFT JOIN stock_balance b ON b.article_id = a.id WHERE v.parent_id = ? "
+            + ("" if include_archived else "AND a.archived = 0 ")
+            + "ORDER BY v.rowid",
+            (parent_id,),
+        ).fetchall()
+        return [
+            VariantView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8], r[9] or "") for r in rows
+        ]
+
+    def add_variants(
+        self,
+        member: Any,
+        parent_id: int,
+        sizes: Iterable[str],
+        colours: Iterable[str],
+        price_delta: str = "",
+        barcodes: str = "",
+    ) -> list[int]:
+        """Create the size × colour variants of a model article (each its own article: reference, barcode,
+        price, stock). `barcodes` (one per new variant, in order) is optional. Returns the new ids."""
+        from .catalogue_io import CellError, _decimal, read_barcodes
+
+        _has(member, "catalogue")
+        parent = Article.get_or_none(Article.id == parent_id)
+        if parent is None:
+            raise CatalogueEditError("Article introuvable : choisissez-le de nouveau.")
+        if self.db.execute_sql("SELECT 1 FROM article_variant WHERE article_id = ?", (parent_id,)).fetchone():
+            raise CatalogueEditError("Cet article est déjà une déclinaison : choisissez l'article modèle.")
+        size_list = [" ".join(x.split()) for x in sizes if x.strip()] or [""]
+        colour_list = [" ".join(x.split()) for x in colours if x.strip()] or [""]
+        if size_list == [""] and colour_list == [""]:
+            raise CatalogueEditError("Saisissez au moins une taille ou une couleur.")
+        try:
+            delta = _decimal(price_delta, "Écart de prix") if price_delta.strip() else None
+            codes = read_barcodes(barcodes.replace(",", ";"))
+        except CellError as exc:
+            raise CatalogueEditError(str(exc)) from None
+        delta_cents = int(delta * 100) if delta is not None else 0
+        if delta is not None and delta * 100 != delta_cents:
+            raise CatalogueEditError("Écart de prix : deux décimales au plus.")
+        if parent.price_cents + delta_cents <= 0:
+            raise CatalogueEditError("Le prix de la déclinaison doit rester supérieur à 0,00 €.")
+        combos = [(size, colour) for size in size_list for colour in colour_list]
+        if len(codes) > len(combos):
+            raise CatalogueEditError(
+                f"{len(codes)} codes-barres pour {len(combos)} déclinaison(s) : un code par déclinaison."
+            )
+        existing = {(v.size, v.colour) for v in self.variants(parent_id, include_archived=True)}
+        created = []
+        with self.db.atomic():
+            for index, (size, colour) in enumerate(combos):
+                label = " ".join(x for x in (size, colour) if x)
+                if (size, colour) in existing:
+                    raise CatalogueEditError(f"La déclinaison {label} existe déjà.")
+                suffix = "-".join(re.sub(r"[^A-Z0-9]+", "", _plain(x).upper()) for x in (size, colour) if x)
+                reference = f"{parent.reference}-{suffix}"
+                if Article.get_or_none(Article.reference == reference) is not None:
+                    raise CatalogueEditError(
+                        f"La référence {reference} existe déjà : changez la taille ou la couleur."
+                    )
+                child = Article.create(
+                    reference=reference,
+                    name=f"{parent.name} {label}"[:80],
+                    category=parent.category,
+                    vat_bp=parent.vat_bp,
+                    price_cents=parent.price_cents + delta_cents,
+                    cost_cents=parent.cost_cents,
+                )
+                self.db.execute_sql(
+                    "INSERT INTO article_variant (article_id, parent_id, size, colour, price_delta_cents) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (child.id, parent_id, size, colour, delta_cents),
+                )
+                if index < len(codes):
+                    owner = Barcode.get_or_none(Barcode.code == codes[index])
+                    if owner is not None and not owner.article.archived:
+                        raise CatalogueEditError(
+                            f"Le code-barres {codes[index]} est déjà celui de « {owner.article.name} »."
+                        )
+                    Barcode.replace(code=codes[index], article=child.id).execute()
+                created.append(int(child.id))
+        return created
 
     def was_sold(self, article_id: int) -> bool:
         """Sold, refunded or moved in stock: such an article is archived, never deleted."""

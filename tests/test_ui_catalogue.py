@@ -181,3 +181,36 @@ async def test_a_cashier_pin_does_not_open_the_catalogue(till: Till) -> None:
 def test_menu_has_the_catalogue_entries() -> None:
     assert {"catalogue", "catalogue_file", "stock", "inventory", "product_sheet"} <= {e.id for e in MENU}
     assert Path  # noqa: B018
+
+
+async def test_variants_created_in_the_catalogue_and_chosen_at_the_sale(till: Till) -> None:
+    from kiosk.catalogue import ArticleDraft, CatalogueEditor
+    from kiosk.ui.screens.catalogue_screens import VariantDialog, VariantsScreen
+
+    marc = next(m for m in till.staff.members() if m.name == "Marc")
+    CatalogueEditor(till.db).save_article(
+        marc, ArticleDraft("Tablier de cuisine", "TAB", "hygiene", "", "20", "20")
+    )
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await open_menu_entry(pilot, app, "catalogue")
+        await pilot.press(*"tablier", "enter", "f5")
+        assert isinstance(app.screen, VariantsScreen)
+        await pilot.press(*"S, M", "enter", *"Rouge, Vert", "enter", *"1,50", "enter", *NEW_CODE, "enter")
+        assert "4 déclinaison(s) ajoutée(s)" in text_of(app, "#variants-message")
+        assert app.screen.query_one("#variants-table", DataTable).row_count == 4
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, SaleScreen)
+        # picking the model asks which variant
+        await pilot.press(*"tablier", "enter")
+        assert isinstance(app.screen, VariantDialog)
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, SaleScreen)
+        # scanning a variant's barcode sells it at once
+        await pilot.press(*NEW_CODE, "enter")
+        rows = basket_rows(app)
+        assert [(r[0], r[2]) for r in rows] == [
+            ("Tablier de cuisine S Vert", "21,50 €"),
+            ("Tablier de cuisine S Rouge", "21,50 €"),
+        ]

@@ -64,6 +64,15 @@ def _v4_catalogue_stock(db: SqliteDatabase) -> None:
         "threshold_milli INTEGER NOT NULL)"
     )
     db.execute_sql("CREATE INDEX IF NOT EXISTS barcode_article ON barcode (article_id)")
+    # Variants (size x colour) are articles of their own (reference, barcodes, price, stock), tied to
+    # their model article; the price delta keeps their price following the model's.
+    db.execute_sql(
+        "CREATE TABLE article_variant ("
+        "article_id INTEGER PRIMARY KEY REFERENCES article (id) ON DELETE CASCADE, "
+        "parent_id INTEGER NOT NULL REFERENCES article (id) ON DELETE CASCADE, "
+        "size TEXT NOT NULL DEFAULT '', colour TEXT NOT NULL DEFAULT '', price_delta_cents INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute_sql("CREATE INDEX article_variant_parent ON article_variant (parent_id)")
 
 
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [

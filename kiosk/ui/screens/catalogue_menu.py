@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList
 
+from ...catalogue import ArticleView
 from ...staff import StaffMember
 from .catalogue_file import CatalogueFileScreen
-from .catalogue_screens import CatalogueScreen, ProductSheet
+from .catalogue_screens import CatalogueScreen, ProductSheet, VariantDialog
 from .dialogs import ManagerPinDialog
 from .menu import MENU, MenuEntry
 from .stock_screens import InventoryScreen, StockScreen
@@ -45,6 +46,20 @@ def after_sale(screen: SaleScreen, sale: CompletedSale) -> None:
         names = ", ".join(line.name for line in reached[:3]) + (" …" if len(reached) > 3 else "")
         screen.app.notify(f"Stock au seuil d'alerte : {names}", severity="warning", timeout=8)
     refresh_stock_badge(screen)
+
+
+def choose_variant(screen: SaleScreen, article: ArticleView) -> bool:
+    """When `article` has variants, ask which one and add it; True when the choice is asked."""
+    variants = screen.kiosk.till.catalogue.variants(article.id)
+    if not variants:
+        return False
+
+    def chosen(variant: ArticleView | None) -> None:
+        if variant is not None:
+            screen.add_article_checked(variant)
+
+    screen.app.push_screen(VariantDialog(article.name, variants), chosen)
+    return True
 
 
 def _as_manager(screen: SaleScreen, action: str, then: Callable[[StaffMember], None]) -> None:

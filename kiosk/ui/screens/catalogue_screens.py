@@ -12,9 +12,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
 
-from ...catalogue import CATEGORY_FLAGS, ArticleDraft, ArticleSheet, CatalogueEditError, CatalogueEditor
+from ...catalogue import (
+    CATEGORY_FLAGS,
+    ArticleDraft,
+    ArticleSheet,
+    ArticleView,
+    CatalogueEditError,
+    CatalogueEditor,
+    VariantView,
+)
 from ...money import format_eur, format_rate
 from ...permissions import PermissionDenied
 from ...staff import StaffMember
@@ -250,6 +259,16 @@ class ProductSheet(ModalScreen[None]):
                     "",
                     "Derniers mouvements :",
                 ]
+                variants = CatalogueEditor(till.db).variants(self.article_id)
+                if variants:
+                    lines[-2:-1] = (
+                        ["", "Déclinaisons :"]
+                        + [
+                            f"  {v.label:<20} {format_eur(v.price_cents):>10}  stock {format_stock(v.stock_milli)}"
+                            for v in variants
+                        ]
+                        + [""]
+                    )
                 for m in till.stock.history(self.article_id, limit=8):
                     lines.append(
                         f"  {m.created_utc[8:10]}/{m.created_utc[5:7]} {m.label:<14} {format_stock(m.qty_milli):>7} {m.reason}"
@@ -274,6 +293,7 @@ class CatalogueScreen(ModalScreen[None]):
         Binding("f3", "edit_article", "Modifier", id="catalogue.edit"),
         Binding("f8", "remove_article", "Supprimer", id="catalogue.remove"),
         Binding("f4", "categories", "Catégories", id="catalogue.categories"),
+        Binding("f5", "variants", "Déclinaisons", id="catalogue.variants"),
         Binding("escape", "dismiss(None)", "Fermer", id="catalogue.close"),
     ]
 
@@ -302,6 +322,7 @@ class CatalogueScreen(ModalScreen[None]):
                 yield Button("Nouveau (F2)", id="article-new", variant="success")
                 yield Button("Modifier (F3)", id="article-edit", variant="primary")
                 yield Button("Supprimer (F8)", id="article-remove", variant="error")
+                yield Button("Déclinaisons (F5)", id="show-variants")
                 yield Button("Catégories (F4)", id="show-categories")
                 yield Button("Fermer", id="catalogue-close")
 
@@ -424,6 +445,12 @@ class CatalogueScreen(ModalScreen[None]):
         self.refresh_table()
         self.say(done)
 
+    def action_variants(self) -> None:
+        index = self.selected_row()
+        if index is None or self.showing_categories:
+            return
+        self.app.push_screen(VariantsScreen(self.manager, self.sheets[index]), lambda _: self.refresh_table())
+
     def action_categories(self) -> None:
         self.showing_categories = not self.showing_categories
         self.query_one("#show-categories", Button).label = (
@@ -439,5 +466,163 @@ class CatalogueScreen(ModalScreen[None]):
             "article-edit": self.action_edit_article,
             "article-remove": self.action_remove_article,
             "show-categories": self.action_categories,
+            "show-variants": self.action_variants,
         }
         actions.get(event.button.id or "", lambda: self.dismiss(None))()
+
+
+class VariantDialog(ModalScreen[ArticleView | None]):
+    """Which variant of a model article is sold: arrows and Entrée, or touch."""
+
+    DEFAULT_CSS = CATALOGUE_CSS
+    BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="variant.cancel")]
+
+    def __init__(self, name: str, variants: list[ArticleView]):
+        super().__init__()
+        self.model_name = name
+        self.variants = variants
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="variant-choice"):
+            yield Label(Content(f"{self.model_name} : quelle déclinaison ?"), classes="section-title")
+            yield OptionList(
+                *(
+                    Option(Text(f"{v.name}  {format_eur(v.price_cents)}"), id=str(index))
+                    for index, v in enumerate(self.variants)
+                ),
+                id="variant-options",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Annuler", id="variant-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#variant-options", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#variant-options")
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.variants[event.option_index])
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+
+class VariantsScreen(ModalScreen[None]):
+    """The variants of a model article: add sizes × colours at once (each with its own barcode, price
+    delta and stock), see them, archive or delete one."""
+
+    DEFAULT_CSS = CATALOGUE_CSS
+    BINDINGS = [
+        Binding("f8", "remove", "Supprimer", id="variants.remove"),
+        Binding("escape", "dismiss(None)", "Fermer", id="variants.close"),
+    ]
+
+    def __init__(self, manager: StaffMember, parent: ArticleSheet):
+        super().__init__()
+        self.manager = manager
+        self.parent_sheet = parent
+        self.variants: list[VariantView] = []
+
+    @property
+    def kiosk(self) -> KioskApp:
+        return cast("KioskApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog catalogue-screen", id="variants"):
+            yield Label(Content(f"Déclinaisons : {self.parent_sheet.article.name}"), classes="section-title")
+            yield DataTable(id="variants-table", cursor_type="row", zebra_stripes=True)
+            with Horizontal(classes="form-row"):
+                yield Input(placeholder="Tailles : S, M, L", id="var-sizes")
+                yield Input(placeholder="Couleurs : Rouge, Bleu", id="var-colours")
+            with Horizontal(classes="form-row"):
+                yield Input(placeholder="Écart de prix (ex. 2,00 ou -1,50)", id="var-delta")
+                yield Input(placeholder="Codes-barres, un par déclinaison, séparés par ;", id="var-barcodes")
+            yield Static("", id="variants-message")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Ajouter", id="variants-add", variant="success")
+                yield Button("Supprimer (F8)", id="variants-remove", variant="error")
+                yield Button("Fermer", id="variants-close")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#variants-table", DataTable)
+        for label in ("Réf.", "Déclinaison", "Codes-barres", "Prix TTC", "Stock", ""):
+            table.add_column(label)
+        self.refresh_table()
+        self.query_one("#var-sizes", Input).focus()
+
+    def say(self, text: str, error: bool = False) -> None:
+        message = self.query_one("#variants-message", Static)
+        message.update(Content(text))
+        message.set_class(error, "error")
+        if error:
+            self.app.bell()
+
+    def refresh_table(self) -> None:
+        editor = CatalogueEditor(self.kiosk.till.db)
+        self.variants = editor.variants(self.parent_sheet.article.id, include_archived=True)
+        table = self.query_one("#variants-table", DataTable)
+        table.clear()
+        for v in self.variants:
+            table.add_row(
+                Text(v.reference),
+                Text(v.label),
+                Text(v.barcodes),
+                Text(format_eur(v.price_cents), justify="right"),
+                Text(format_stock(v.stock_milli), justify="right"),
+                Text("archivée" if v.archived else ""),
+            )
+
+    def add(self) -> None:
+        def items(widget_id: str) -> list[str]:
+            return [x for x in self.query_one(widget_id, Input).value.split(",") if x.strip()]
+
+        editor = CatalogueEditor(self.kiosk.till.db)
+        try:
+            created = editor.add_variants(
+                self.manager,
+                self.parent_sheet.article.id,
+                items("#var-sizes"),
+                items("#var-colours"),
+                self.query_one("#var-delta", Input).value,
+                self.query_one("#var-barcodes", Input).value,
+            )
+        except (CatalogueEditError, PermissionDenied) as exc:
+            self.say(str(exc), error=True)
+            return
+        for widget_id in ("#var-sizes", "#var-colours", "#var-delta", "#var-barcodes"):
+            self.query_one(widget_id, Input).value = ""
+        self.refresh_table()
+        self.say(f"{len(created)} déclinaison(s) ajoutée(s).")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "var-barcodes":
+            self.add()
+        else:
+            self.focus_next()
+
+    def action_remove(self) -> None:
+        if not self.variants:
+            self.say("Aucune déclinaison.", error=True)
+            return
+        variant = self.variants[
+            min(self.query_one("#variants-table", DataTable).cursor_row, len(self.variants) - 1)
+        ]
+        editor = CatalogueEditor(self.kiosk.till.db)
+        try:
+            outcome = editor.remove_article(self.manager, variant.article_id)
+        except PermissionDenied as exc:
+            self.say(str(exc), error=True)
+            return
+        self.refresh_table()
+        self.say(
+            f"Déclinaison {variant.label} {'archivée (déjà vendue)' if outcome == 'archived' else 'supprimée'}."
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "variants-add":
+            self.add()
+        elif event.button.id == "variants-remove":
+            self.action_remove()
+        else:
+            self.dismiss(None)

@@ -36,7 +36,7 @@ from ...receipt import vat_code
 from ...sale.basket import Basket, BasketError, BasketLine
 from ...staff import StaffMember
 from ..widgets import TouchKey
-from .catalogue_menu import after_sale, refresh_stock_badge
+from .catalogue_menu import after_sale, choose_variant, refresh_stock_badge
 from .dialogs import FreeAmountDialog, ManagerPinDialog, PrintJobsDialog, QuantityDialog, UnknownCodeDialog
 from .menu import MenuEntry, MenuScreen
 from .payment import PaymentOutcome, PaymentScreen
@@ -235,6 +235,8 @@ class SaleScreen(Screen[None]):
 
     def add_article_checked(self, article: ArticleView) -> None:
         """Weighed articles are weighed on the scale (or their weight typed when there is none)."""
+        if choose_variant(self, article):  # a model article: which size, which colour?
+            return
         if not article.sold_by_weight:
             self.add_article(article)
         elif isinstance(self.kiosk.till.scale, NoScale):

@@ -69,6 +69,7 @@ def _row_view(row: tuple[Any, ...]) -> ArticleView:
 
 _VIEW_COLUMNS = "a.id, a.reference, a.name, a.price_cents, a.vat_bp, a.sold_by_weight, c.key"
 _TOKEN = re.compile(r"[\w-]+", re.UNICODE)
+RANK_WINDOW = 300
 
 
 class Catalogue:
@@ -125,19 +126,23 @@ class Catalogue:
         if not tokens:
             return []
         fts = " ".join('"' + t.replace('"', "") + '"*' for t in tokens)
+        # Ranking every match of a short prefix ("co", "gen-0") costs a scan of the whole index: the best
+        # `limit` are taken among the first RANK_WINDOW matches, ranked by bm25 (all of them when fewer).
         rows = self.db.execute_sql(
-            "SELECT a.id FROM article_search s JOIN article a ON a.id = s.rowid "
-            "WHERE article_search MATCH ? AND a.archived = 0 ORDER BY rank LIMIT ?",
-            (fts, limit),
+            "SELECT a.id, s.rank FROM article_search s JOIN article a ON a.id = s.rowid "
+            "WHERE article_search MATCH ? AND a.archived = 0 LIMIT ?",
+            (fts, RANK_WINDOW),
         ).fetchall()
-        ids = [r[0] for r in rows]
+        rows.sort(key=lambda r: r[1])
+        ids = [r[0] for r in rows[:limit]]
         if len(ids) < limit and text.strip().isdigit():
             prefix = text.strip()
             more = self.db.execute_sql(
-                "SELECT article_id FROM barcode WHERE code >= ? AND code < ? LIMIT ?",
-                (prefix, prefix + ":", limit - len(ids)),
+                "SELECT b.article_id FROM barcode b JOIN article a ON a.id = b.article_id "
+                "WHERE b.code >= ? AND b.code < ? AND a.archived = 0 LIMIT ?",
+                (prefix, prefix + ":", limit),
             ).fetchall()
-            ids += [r[0] for r in more if r[0] not in ids]
+            ids += [i for i in dict.fromkeys(r[0] for r in more) if i not in ids][: limit - len(ids)]
         if not ids:
             return []
         articles = {

@@ -103,3 +103,18 @@ def test_variants_have_their_own_barcode_price_and_stock(till: Till) -> None:
     basket.add_article(scanned, Decimal(2))
     till.checkout.complete(basket, [Tender("cash", basket.total)], 0, member(till, "cashier"))
     assert till.stock.balance(ids[0]) == -2000 and till.stock.balance(ids[1]) == 0
+
+
+def test_search_ignores_accents_and_case_and_finds_barcode_prefixes(till: Till) -> None:
+    names = [a.name for a in till.catalogue.search("creme fraiche")]
+    assert names[0] == "Crème fraîche épaisse 20 cl"
+    assert "Crème fraîche épaisse 20 cl" in [a.name for a in till.catalogue.search("CRÈME")]
+    code, article_id = till.db.execute_sql(
+        "SELECT code, article_id FROM barcode WHERE length(code) = 13 ORDER BY code LIMIT 1"
+    ).fetchone()
+    assert article_id in [a.id for a in till.catalogue.search(code[:9])]
+    reference = Article.get_by_id(article_id).reference
+    assert article_id in [a.id for a in till.catalogue.search(reference[:6].lower())]
+    Article.update(archived=True).where(Article.id == article_id).execute()
+    assert article_id not in [a.id for a in till.catalogue.search(code[:9])]
+    assert article_id not in [a.id for a in till.catalogue.search(reference)]

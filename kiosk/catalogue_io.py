@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +19,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
 from peewee import SqliteDatabase
 from stdnum import ean
 
@@ -49,6 +49,8 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "by_weight": ("Vendu au poids", ("au poids", "poids", "vente au poids")),
     "favourite": ("Favori", ("favoris", "touche favori", "raccourci")),
     "threshold": ("Seuil d'alerte", ("seuil", "alerte", "seuil alerte", "stock mini", "stock minimum")),
+    # initial stock of the articles this import creates (existing articles keep their ledger)
+    "stock": ("Stock initial", ("stock", "quantite en stock", "qte en stock", "stock de depart")),
 }
 REQUIRED = ("name", "price", "vat")
 EXAMPLE = (
@@ -62,6 +64,7 @@ EXAMPLE = (
     "non",
     "oui",
     "5",
+    "24",
 )
 
 
@@ -205,16 +208,18 @@ def read_flag(value: Any, what: str) -> bool:
     raise CellError(f"{what} « {_text(value)} » : saisissez oui ou non.")
 
 
-def read_threshold(value: Any) -> int | None:
-    """Alert threshold → thousandths of a unit (kg for weighed articles); empty: none."""
+def read_threshold(value: Any, what: str = "Seuil d'alerte") -> int | None:
+    """Alert threshold (or initial stock) → thousandths of a unit (kg for weighed articles); empty: none."""
     if value is None or _text(value) == "":
         return None
-    number = _decimal(value, "Seuil d'alerte")
+    number = _decimal(value, what)
     if number < 0:
-        raise CellError("Seuil d'alerte négatif : saisissez 0 ou plus, ou laissez vide.")
+        raise CellError(f"{what} négatif : saisissez 0 ou plus, ou laissez vide.")
     milli = number * 1000
     if milli != milli.to_integral_value():
-        raise CellError("Seuil d'alerte : trois décimales au plus.")
+        raise CellError(f"{what} : trois décimales au plus.")
+    if milli > 1_000_000_000:
+        raise CellError(f"{what} trop grand : vérifiez la saisie.")
     return int(milli)
 
 
@@ -243,6 +248,7 @@ class ArticleRow:
     sold_by_weight: bool
     favourite: bool
     threshold_milli: int | None
+    stock_milli: int | None
     has: frozenset[str]  # the optional columns present in the file (absent ones are left as they are)
 
 
@@ -299,6 +305,8 @@ class ImportResult:
 def _open(path: Path) -> Any:
     if not path.exists():
         raise ImportFileError(f"Fichier introuvable : {path}. Vérifiez le nom et la clé USB.")
+    from openpyxl import load_workbook  # 70 ms of imports: not at the till's start
+
     try:
         return load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
@@ -419,6 +427,8 @@ def _article_row(
         favourite = read_flag(cell("favourite"), "Favori")
         key = "threshold"
         threshold = read_threshold(cell("threshold"))
+        key = "stock"
+        stock = read_threshold(cell("stock"), "Stock initial")
     except CellError as exc:
         raise _RowError(key, str(exc)) from None
     return ArticleRow(
@@ -433,6 +443,7 @@ def _article_row(
         by_weight,
         favourite,
         threshold,
+        stock,
         optional,
     )
 
@@ -571,7 +582,9 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", _norm(name)).strip("-")[:32] or "categorie"
 
 
-def apply_import(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None = None) -> ImportResult:
+def apply_import(
+    db: SqliteDatabase, plan: ImportPlan, member: HasRole | None = None, till_id: str = ""
+) -> ImportResult:
     """Write a confirmed plan in one transaction (all or nothing). From a screen, `member` is who
     confirmed it (a manager or admin); the command line runs as the shop's administrator."""
     if member is not None:
@@ -651,6 +664,16 @@ def apply_import(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None = 
             ((aid, r.threshold_milli) for aid, r in with_threshold if r.threshold_milli is not None),
         )
         conn.executemany("UPDATE article SET archived = 1 WHERE id = ?", ((aid,) for aid in plan.archive))
+        initial = [(ids[r.reference], r.stock_milli) for r in plan.create if r.stock_milli]
+        when = datetime.now(UTC).isoformat(timespec="seconds")
+        who = member.name if member is not None else "import"
+        reason = f"Stock initial (import {plan.path.name})"[:120]
+        conn.executemany(
+            "INSERT INTO stock_movement (id, article_id, qty_milli, kind, reason, user, till, created_utc) "
+            "VALUES (?, ?, ?, 'inventory', ?, ?, ?, ?)",
+            ((str(uuid.uuid4()), aid, qty, reason, who, till_id, when) for aid, qty in initial),
+        )
+        conn.executemany("INSERT INTO stock_balance (article_id, qty_milli) VALUES (?, ?)", initial)
     return ImportResult(len(plan.create), len(plan.change), len(plan.archive), len(plan.new_categories))
 
 
@@ -660,12 +683,14 @@ def _headers() -> list[str]:
 
 
 def _widths(sheet: Any) -> None:
-    for letter, width in zip("ABCDEFGHIJ", (14, 36, 18, 16, 8, 10, 12, 14, 8, 14), strict=True):
+    for letter, width in zip("ABCDEFGHIJK", (14, 36, 18, 16, 8, 10, 12, 14, 8, 14, 12), strict=True):
         sheet.column_dimensions[letter].width = width
 
 
 def write_template(path: Path) -> None:
     """An empty catalogue with its headers, one example row, and a help sheet."""
+    from openpyxl import Workbook
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Catalogue"
@@ -689,6 +714,7 @@ def write_template(path: Path) -> None:
         ("Vendu au poids", "oui / non."),
         ("Favori", "oui : touche sur l'écran de vente."),
         ("Seuil d'alerte", "Stock en dessous duquel l'article apparaît dans les alertes."),
+        ("Stock initial", "Quantité en stock des articles créés par l'import (ignorée pour les autres)."),
     ):
         help_sheet.append(list(line))
     help_sheet.column_dimensions["A"].width = 16
@@ -720,11 +746,14 @@ def export_rows(db: SqliteDatabase, include_archived: bool = False) -> Iterable[
             "oui" if by_weight else "non",
             "oui" if favourite else "non",
             Decimal(threshold) / 1000 if threshold is not None else None,
+            None,  # initial stock: only for new articles; the stock itself is in the ledger
         ]
 
 
 def export_catalogue(db: SqliteDatabase, path: Path) -> int:
     """The active catalogue in the import's format (re-importable as is); returns the article count."""
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Catalogue")
     _widths(sheet)

@@ -163,6 +163,14 @@ def test_export_reimports_unchanged_and_template_imports(till: Till, tmp_path: P
     write_template(template)
     plan = plan_import(till.db, template, "add")
     assert [r.reference for r in plan.create] == ["EPI-001"] and plan.rejected == []
+    apply_import(till.db, plan, till_id="T01")
+    created = Article.get(Article.reference == "EPI-001")
+    assert till.stock.balance(created.id) == 24000  # the template's initial stock, as a movement
+    [movement] = till.stock.history(created.id)
+    assert movement.kind == "inventory" and movement.till == "T01" and "Stock initial" in movement.reason
+    assert till.stock.line(created.id).threshold_milli == 5000  # type: ignore[union-attr]
+    plan = plan_import(till.db, template, "add")  # existing articles keep their ledger
+    assert plan.unchanged == 1
 
 
 def test_not_a_workbook_and_missing_columns_say_what_to_do(till: Till, tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def _catalogue(till: Till, args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("o", "oui", "y", "yes"):
             print("Import abandonné : rien n'a été écrit.")
             return 1
-    result = apply_import(till.db, plan)
+    result = apply_import(till.db, plan, till_id=till.config.till_id)
     print(
         f"Import terminé : {result.created} créés, {result.changed} modifiés, {result.archived} archivés, "
         f"{result.categories} catégories créées."

@@ -10,6 +10,7 @@ its row number, column and a French reason; the others are imported.
 from __future__ import annotations
 
 import re
+import sqlite3
 import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
@@ -19,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from peewee import SqliteDatabase
+from peewee import IntegrityError, SqliteDatabase
 from stdnum import ean
 
 from .catalogue import PLU_PREFIX
@@ -374,6 +375,13 @@ def read_rows(path: Path) -> tuple[list[ArticleRow], list[Rejected], list[str], 
                 )
                 rejected.append(Rejected(number, COLUMNS[exc.key][0], exc.reason, reference))
         return result, rejected, ignored, empty
+    except (ImportFileError, MemoryError):
+        raise
+    except Exception as exc:  # a damaged workbook, a USB key pulled out while reading
+        raise ImportFileError(
+            f"Lecture de {path.name} interrompue ({type(exc).__name__}) : vérifiez la clé USB, ouvrez le "
+            "fichier dans Excel et enregistrez-le de nouveau, puis recommencez."
+        ) from None
     finally:
         workbook.close()
 
@@ -589,6 +597,16 @@ def apply_import(
     confirmed it (a manager or admin); the command line runs as the shop's administrator."""
     if member is not None:
         require(member, "catalogue")
+    try:
+        return _apply(db, plan, member, till_id)
+    except (sqlite3.IntegrityError, IntegrityError):
+        raise ImportFileError(
+            "Le catalogue a changé depuis l'aperçu (article ou code-barres ajouté entre-temps) : rien n'a été "
+            "importé ; refaites l'aperçu puis confirmez."
+        ) from None
+
+
+def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id: str) -> ImportResult:
     conn = db.connection()
     with db.atomic():
         categories = {_norm(n): cid for cid, n in conn.execute("SELECT id, name FROM category")}

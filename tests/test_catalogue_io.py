@@ -227,3 +227,17 @@ def test_cli_dry_run_writes_nothing_and_import_asks(till: Till, tmp_path: Path, 
         assert reopened.catalogue.by_code(GOOD) is not None
     finally:
         reopened.db.close()
+
+
+def test_a_plan_made_stale_writes_nothing(till: Till, tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.append(["Référence", "Libellé", "Catégorie", "TVA", "Prix TTC"])
+    book.active.append(["NEW-1", "Nouveauté", "Boulangerie", "20", "1"])
+    book.active.append(["NEW-2", "Autre nouveauté", "Boulangerie", "20", "2"])
+    path = tmp_path / "nouveau.xlsx"
+    book.save(path)
+    plan = plan_import(till.db, path, "add")
+    Article.create(reference="NEW-2", name="Créé entre-temps", category=1, vat_bp=2000, price_cents=100)
+    with pytest.raises(ImportFileError, match="Le catalogue a changé depuis l'aperçu"):
+        apply_import(till.db, plan)
+    assert not Article.select().where(Article.reference == "NEW-1").exists()  # one transaction

@@ -215,7 +215,7 @@ class CatalogueFileScreen(ModalScreen[None]):
         db = self.kiosk.till.db
         try:
             result = apply_import(db, plan, self.manager, self.kiosk.till.config.till_id)
-        except PermissionDenied as exc:
+        except (ImportFileError, PermissionDenied) as exc:
             self.app.call_from_thread(self.preview_failed, str(exc))
             return
         finally:

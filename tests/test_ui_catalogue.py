@@ -214,3 +214,40 @@ async def test_variants_created_in_the_catalogue_and_chosen_at_the_sale(till: Ti
             ("Tablier de cuisine S Vert", "21,50 €"),
             ("Tablier de cuisine S Rouge", "21,50 €"),
         ]
+
+
+async def test_stock_movement_and_threshold_from_the_stock_screen(till: Till) -> None:
+    from textual.widgets import Select
+
+    from kiosk.ui.screens.stock_screens import MovementDialog, StockScreen
+
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await open_menu_entry(pilot, app, "stock")
+        assert isinstance(app.screen, StockScreen)
+        app.screen.query_one("#stock-category", Select).value = "cremerie"
+        await pilot.pause()
+        table = app.screen.query_one("#stock-table", DataTable)
+        first = str(table.get_row_at(0)[1])
+        assert {str(table.get_row_at(i)[2]) for i in range(table.row_count)} == {"Crèmerie-fromages"}
+        table.focus()
+        await pilot.press("f2")
+        assert isinstance(app.screen, MovementDialog)
+        await pilot.press(*"12", "enter", *"livraison", "enter")
+        assert isinstance(app.screen, StockScreen)
+        assert f"Réception 12 : {first}, stock 12." in text_of(app, "#stock-message")
+        await pilot.press("f3", *"20", "enter")
+        assert str(table.get_row_at(0)[5]) == "ALERTE"
+        await pilot.press("f4")
+        assert table.row_count == 1
+        article_id = int(str(table.coordinate_to_cell_key((0, 0)).row_key.value))
+        [movement] = till.stock.history(article_id)
+        assert (movement.kind, movement.qty_milli, movement.reason, movement.user) == (
+            "reception",
+            12000,
+            "livraison",
+            "Marc",
+        )
+        await pilot.press("escape")
+        assert str(app.screen.query_one("#menu", Button).label) == "Menu ⚠1"

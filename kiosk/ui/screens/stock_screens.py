@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, RadioButton, RadioSet, Select, Static
 
 from drivers.barcode import BarcodeError
 
@@ -30,6 +30,8 @@ STOCK_CSS = """
 .stock-screen DataTable { height: 1fr; }
 #movement { width: 70; }
 #movement RadioSet { width: 100%; }
+#stock-filters { height: auto; }
+#stock-filters Select { width: 40; }
 """
 
 
@@ -145,7 +147,13 @@ class StockScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog stock-screen", id="stock"):
             yield Label("Stock", classes="section-title")
-            yield Checkbox("Seulement les articles en alerte (F4)", self.alerts_only, id="alerts-only")
+            with Horizontal(id="stock-filters"):
+                yield Select(
+                    [(c.name, c.key) for c in self.kiosk.till.catalogue.categories()],
+                    prompt="Toutes les catégories",
+                    id="stock-category",
+                )
+                yield Checkbox("Seulement les articles en alerte (F4)", self.alerts_only, id="alerts-only")
             yield DataTable(id="stock-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="valuation")
             yield Static("", id="stock-message")
@@ -170,7 +178,11 @@ class StockScreen(ModalScreen[None]):
 
     def refresh_table(self) -> None:
         stock = self.kiosk.till.stock
-        self.lines = stock.alerts() if self.alerts_only else stock.lines()
+        category = self.query_one("#stock-category", Select).value
+        key = str(category) if category is not Select.BLANK else None
+        self.lines = stock.lines(category=key)
+        if self.alerts_only:
+            self.lines = [line for line in self.lines if line.alert]
         table = self.query_one("#stock-table", DataTable)
         row = table.cursor_row
         table.clear()
@@ -217,6 +229,10 @@ class StockScreen(ModalScreen[None]):
     @on(Checkbox.Changed, "#alerts-only")
     def alerts_toggled(self, event: Checkbox.Changed) -> None:
         self.alerts_only = event.value
+        self.refresh_table()
+
+    @on(Select.Changed, "#stock-category")
+    def category_chosen(self) -> None:
         self.refresh_table()
 
     def action_movement(self) -> None:

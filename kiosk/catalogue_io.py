@@ -52,6 +52,10 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "threshold": ("Seuil d'alerte", ("seuil", "alerte", "seuil alerte", "stock mini", "stock minimum")),
     # initial stock of the articles this import creates (existing articles keep their ledger)
     "stock": ("Stock initial", ("stock", "quantite en stock", "qte en stock", "stock de depart")),
+    # a variant's row names its model article (by reference), its size and its colour
+    "model": ("Modèle", ("article modele", "reference modele", "ref modele", "parent")),
+    "size": ("Taille", ("pointure", "size")),
+    "colour": ("Couleur", ("coloris", "color", "colour")),
 }
 REQUIRED = ("name", "price", "vat")
 EXAMPLE = (
@@ -66,6 +70,9 @@ EXAMPLE = (
     "oui",
     "5",
     "24",
+    "",
+    "",
+    "",
 )
 
 
@@ -250,7 +257,10 @@ class ArticleRow:
     favourite: bool
     threshold_milli: int | None
     stock_milli: int | None
-    has: frozenset[str]  # the optional columns present in the file (absent ones are left as they are)
+    has: frozenset[str]
+    model: str = ""  # reference of the model article when this row is a variant
+    size: str = ""
+    colour: str = ""  # the optional columns present in the file (absent ones are left as they are)
 
 
 @dataclass
@@ -453,6 +463,9 @@ def _article_row(
         threshold,
         stock,
         optional,
+        " ".join(_text(cell("model")).split()),
+        " ".join(_text(cell("size")).split())[:30],
+        " ".join(_text(cell("colour")).split())[:30],
     )
 
 
@@ -551,6 +564,15 @@ def plan_import(
         for code in row.barcodes:
             seen_codes[code] = row.row
         accepted.append(row)
+    variant_of = {
+        aid: (parent_ref, size, colour)
+        for aid, parent_ref, size, colour in db.execute_sql(
+            "SELECT v.article_id, p.reference, v.size, v.colour FROM article_variant v "
+            "JOIN article p ON p.id = v.parent_id"
+        )
+    }
+    if "model" in (rows[0].has if rows else ()):
+        accepted = _check_models(accepted, existing, variant_of, plan.rejected)
     plan.new_categories = list(new_cats.values())
     for row in accepted:
         current = existing.get(row.reference)
@@ -570,6 +592,10 @@ def plan_import(
             and ("favourite" not in row.has or bool(favourite) == row.favourite)
             and ("barcode" not in row.has or barcodes_of.get(aid, set()) == set(row.barcodes))
             and ("threshold" not in row.has or thresholds.get(aid) == row.threshold_milli)
+            and (
+                "model" not in row.has
+                or variant_of.get(aid, ("", "", "")) == (row.model, row.size, row.colour)
+            )
         )
         if same:
             plan.unchanged += 1
@@ -583,6 +609,40 @@ def plan_import(
                 plan.archive_refs.append(ref)
     plan.rejected.sort(key=lambda r: r.row)
     return plan
+
+
+def _check_models(
+    accepted: list[ArticleRow],
+    existing: dict[str, Any],
+    variant_of: dict[int, tuple[str, str, str]],
+    rejected: list[Rejected],
+) -> list[ArticleRow]:
+    """A variant's model must be an article (in the file or the catalogue) that is not a variant itself."""
+    in_file = {r.reference: r for r in accepted}
+
+    def is_variant(ref: str) -> bool:
+        row = in_file.get(ref)
+        if row is not None:
+            return bool(row.model)
+        record = existing.get(ref)
+        return record is not None and record[0] in variant_of
+
+    kept = []
+    for row in accepted:
+        if row.model:
+            if row.model == row.reference:
+                reason = "un article ne peut pas être sa propre déclinaison : videz la colonne Modèle."
+            elif row.model not in in_file and row.model not in existing:
+                reason = f"modèle {row.model} introuvable : ajoutez sa ligne ou corrigez la référence."
+            elif is_variant(row.model):
+                reason = f"{row.model} est lui-même une déclinaison : indiquez l'article modèle."
+            else:
+                kept.append(row)
+                continue
+            rejected.append(Rejected(row.row, "Modèle", reason, row.reference))
+        else:
+            kept.append(row)
+    return kept
 
 
 # -- applying ---------------------------------------------------------------------------------------
@@ -682,6 +742,18 @@ def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id
             ((aid, r.threshold_milli) for aid, r in with_threshold if r.threshold_milli is not None),
         )
         conn.executemany("UPDATE article SET archived = 1 WHERE id = ?", ((aid,) for aid in plan.archive))
+        with_model = [(aid, r) for aid, r in targets if "model" in r.has]
+        if with_model:
+            refs = dict(conn.execute("SELECT reference, id FROM article").fetchall())
+            conn.executemany(
+                "DELETE FROM article_variant WHERE article_id = ?", ((aid,) for aid, _ in with_model)
+            )
+            conn.executemany(
+                "INSERT INTO article_variant (article_id, parent_id, size, colour, price_delta_cents) "
+                "VALUES (?1, ?2, ?3, ?4, (SELECT price_cents FROM article WHERE id = ?1) - "
+                "(SELECT price_cents FROM article WHERE id = ?2))",
+                ((aid, refs[r.model], r.size, r.colour) for aid, r in with_model if r.model),
+            )
         initial = [(ids[r.reference], r.stock_milli) for r in plan.create if r.stock_milli]
         when = datetime.now(UTC).isoformat(timespec="seconds")
         who = member.name if member is not None else "import"
@@ -701,7 +773,9 @@ def _headers() -> list[str]:
 
 
 def _widths(sheet: Any) -> None:
-    for letter, width in zip("ABCDEFGHIJK", (14, 36, 18, 16, 8, 10, 12, 14, 8, 14, 12), strict=True):
+    for letter, width in zip(
+        "ABCDEFGHIJKLMN", (14, 36, 18, 16, 8, 10, 12, 14, 8, 14, 12, 14, 10, 12), strict=True
+    ):
         sheet.column_dimensions[letter].width = width
 
 
@@ -733,6 +807,9 @@ def write_template(path: Path) -> None:
         ("Favori", "oui : touche sur l'écran de vente."),
         ("Seuil d'alerte", "Stock en dessous duquel l'article apparaît dans les alertes."),
         ("Stock initial", "Quantité en stock des articles créés par l'import (ignorée pour les autres)."),
+        ("Modèle", "Pour une déclinaison (taille, couleur) : la référence de l'article modèle."),
+        ("Taille", "La taille de la déclinaison (S, M, 38…)."),
+        ("Couleur", "La couleur de la déclinaison."),
     ):
         help_sheet.append(list(line))
     help_sheet.column_dimensions["A"].width = 16
@@ -745,6 +822,13 @@ def export_rows(db: SqliteDatabase, include_archived: bool = False) -> Iterable[
     for code, aid in db.execute_sql("SELECT code, article_id FROM barcode ORDER BY code"):
         codes.setdefault(aid, []).append(code)
     thresholds = dict(db.execute_sql("SELECT article_id, threshold_milli FROM stock_alert").fetchall())
+    variants = {
+        aid: (parent_ref, size, colour)
+        for aid, parent_ref, size, colour in db.execute_sql(
+            "SELECT v.article_id, p.reference, v.size, v.colour FROM article_variant v "
+            "JOIN article p ON p.id = v.parent_id"
+        )
+    }
     query = (
         "SELECT a.id, a.reference, a.name, c.name, a.vat_bp, a.price_cents, a.cost_cents, a.sold_by_weight, "
         "a.favourite FROM article a JOIN category c ON c.id = a.category_id "
@@ -765,6 +849,7 @@ def export_rows(db: SqliteDatabase, include_archived: bool = False) -> Iterable[
             "oui" if favourite else "non",
             Decimal(threshold) / 1000 if threshold is not None else None,
             None,  # initial stock: only for new articles; the stock itself is in the ledger
+            *variants.get(aid, (None, None, None)),
         ]
 
 

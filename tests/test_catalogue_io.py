@@ -241,3 +241,36 @@ def test_a_plan_made_stale_writes_nothing(till: Till, tmp_path: Path) -> None:
     with pytest.raises(ImportFileError, match="Le catalogue a changé depuis l'aperçu"):
         apply_import(till.db, plan)
     assert not Article.select().where(Article.reference == "NEW-1").exists()  # one transaction
+
+
+def test_variants_import_with_their_model_and_round_trip(till: Till, tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.append(
+        ["Référence", "Libellé", "Catégorie", "TVA", "Prix TTC", "Modèle", "Taille", "Couleur"]
+    )
+    book.active.append(
+        ["TSH-M-R", "T-shirt M rouge", "Textile", "20", "17", "TSH", "M", "Rouge"]
+    )  # before its model
+    book.active.append(["TSH", "T-shirt", "Textile", "20", "15", "", "", ""])
+    book.active.append(["TSH-L-R", "T-shirt L rouge", "Textile", "20", "15", "TSH", "L", "Rouge"])
+    book.active.append(["X-1", "Orphelin", "Textile", "20", "15", "NOPE", "L", ""])
+    book.active.append(["X-2", "Déclinaison de déclinaison", "Textile", "20", "15", "TSH-L-R", "XL", ""])
+    path = tmp_path / "textile.xlsx"
+    book.save(path)
+    plan = plan_import(till.db, path, "add")
+    rejected = {(r.row, r.column): r.reason for r in plan.rejected}
+    assert "modèle NOPE introuvable" in rejected[(5, "Modèle")]
+    assert "TSH-L-R est lui-même une déclinaison" in rejected[(6, "Modèle")]
+    apply_import(till.db, plan)
+    from kiosk.catalogue import CatalogueEditor
+
+    model = Article.get(Article.reference == "TSH")
+    variants = CatalogueEditor(till.db).variants(model.id)
+    assert [(v.reference, v.label, v.price_delta_cents) for v in variants] == [
+        ("TSH-M-R", "M Rouge", 200),
+        ("TSH-L-R", "L Rouge", 0),
+    ]
+    out = tmp_path / "export.xlsx"
+    export_catalogue(till.db, out)
+    again = plan_import(till.db, out, "replace")
+    assert (len(again.create), len(again.change), len(again.archive), again.rejected) == (0, 0, 0, [])

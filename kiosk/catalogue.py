@@ -539,6 +539,15 @@ class CatalogueEditor:
             ).execute()
         return key
 
+    def move_category(self, member: Any, key: str, position: int) -> None:
+        """Put a category at `position` (1 = first tab, first button colour row); the others follow."""
+        _has(member, "catalogue")
+        keys = [c.key for c in Category.select().order_by(Category.position, Category.id) if c.key != key]
+        keys.insert(max(0, min(position - 1, len(keys))), key)
+        with self.db.atomic():
+            for index, k in enumerate(keys, start=1):
+                Category.update(position=index).where(Category.key == k).execute()
+
     def category_flags(self, key: str) -> set[str]:
         category = Category.get_or_none(Category.key == key)
         return {f for f in (category.flags.split(",") if category else []) if f}

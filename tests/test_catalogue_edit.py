@@ -118,3 +118,12 @@ def test_search_ignores_accents_and_case_and_finds_barcode_prefixes(till: Till) 
     Article.update(archived=True).where(Article.id == article_id).execute()
     assert article_id not in [a.id for a in till.catalogue.search(code[:9])]
     assert article_id not in [a.id for a in till.catalogue.search(reference)]
+
+
+def test_category_order(till: Till) -> None:
+    editor = CatalogueEditor(till.db)
+    editor.move_category(member(till, "manager"), "livres", 1)
+    keys = [c.key for c in till.catalogue.categories()]
+    assert keys[0] == "livres" and keys[1] == "boulangerie" and len(set(keys)) == len(keys)
+    editor.move_category(member(till, "manager"), "livres", 99)
+    assert [c.key for c in till.catalogue.categories()][-1] == "livres"

@@ -185,3 +185,9 @@ def test_cli_stock_commands(till: Till, capsys) -> None:  # type: ignore[no-unty
     assert "Valorisation au prix de vente TTC" in capsys.readouterr().out
     assert main([*data, "stock", "alerts"]) == 0
     assert "0 article(s) au seuil d'alerte" in capsys.readouterr().out
+    assert main([*data, "stock", "threshold", jam.reference, "12"]) == 0
+    capsys.readouterr()
+    assert main([*data, "stock", "alerts"]) == 0
+    assert "1 article(s) au seuil d'alerte" in capsys.readouterr().out
+    assert main([*data, "stock", "threshold", jam.reference, "-1"]) == 1
+    assert "négative" in capsys.readouterr().err

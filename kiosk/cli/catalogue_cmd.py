@@ -44,6 +44,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     move.add_argument("--kind", choices=["reception", "adjustment", "loss", "transfer"], default="adjustment")
     move.add_argument("--reason", default="", help="raison du mouvement")
     move.add_argument("--user", default="", help="responsable (défaut : le premier administrateur)")
+    threshold = stock.add_parser("threshold", help="seuil d'alerte d'un article (sans quantité : aucun)")
+    threshold.add_argument("article", help="référence ou code-barres")
+    threshold.add_argument("qty", nargs="?", help="seuil, par exemple 5")
+    threshold.add_argument("--user", default="", help="responsable (défaut : le premier administrateur)")
     stock.add_parser("alerts", help="articles au seuil d'alerte")
     stock.add_parser("valuation", help="valorisation du stock (prix de vente et coût)")
 
@@ -158,6 +162,15 @@ def _stock(till: Till, args: argparse.Namespace) -> int:
     if member is None:
         print(f"Responsable inconnu : {args.user or '(aucun administrateur)'}", file=sys.stderr)
         return 1
+    if args.action == "threshold":
+        try:
+            qty = parse_stock_qty(args.qty, signed=False) if args.qty else None
+            stock.set_threshold(member, article_id, qty)
+        except (StockError, PermissionDenied) as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"Seuil d'alerte : {args.qty or 'aucun'}")
+        return 0
     try:
         movement = stock.move(member, article_id, parse_stock_qty(args.qty), args.kind, args.reason)
     except (StockError, PermissionDenied) as exc:

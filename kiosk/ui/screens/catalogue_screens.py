@@ -181,6 +181,9 @@ class CategoryForm(ModalScreen[str | None]):
             yield Input(
                 current.color if current else "#888888", placeholder="Couleur #RRVVBB", id="cat-color"
             )
+            keys = [c.key for c in self.kiosk.till.catalogue.categories()]
+            position = str(keys.index(self.key) + 1) if current and self.key else ""
+            yield Input(position, placeholder="Ordre (1 = première)", id="cat-position", restrict=r"\d*")
             for flag, label in CATEGORY_FLAGS.items():
                 yield Checkbox(label, flag in flags, id=f"flag-{flag}")
             yield Static("", id="category-error", classes="error")
@@ -206,6 +209,9 @@ class CategoryForm(ModalScreen[str | None]):
                     flags,
                     self.key,
                 )
+                position = self.query_one("#cat-position", Input).value
+                if position:
+                    editor.move_category(self.manager, key, int(position))
                 self.dismiss(key)
             elif event.button.id == "category-delete" and self.key:
                 editor.remove_category(self.manager, self.key)

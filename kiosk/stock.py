@@ -227,15 +227,18 @@ class StockService:
         refund = sale.body.get("kind") == "RETURN"
         created = sale.when.astimezone(UTC).isoformat(timespec="seconds")
         user = str((sale.body.get("cashier") or {}).get("name", ""))
-        ids: dict[str, int | None] = {}
-        for line in sale.body.get("lines", []):
-            ref = line.get("ref")
-            if not ref:
-                continue
-            if ref not in ids:
-                row = conn.execute("SELECT id FROM article WHERE reference = ?", (ref,)).fetchone()
-                ids[ref] = row[0] if row else None
-            article_id = ids[ref]
+        lines = [line for line in sale.body.get("lines", []) if line.get("ref")]
+        if not lines:
+            return
+        refs = list({str(line["ref"]) for line in lines})
+        ids = dict(
+            conn.execute(
+                f"SELECT reference, id FROM article WHERE reference IN ({','.join('?' * len(refs))})", refs
+            ).fetchall()
+        )
+        movements = []
+        for line in lines:
+            article_id = ids.get(line["ref"])
             if article_id is None:  # a free amount, or an article unknown here
                 continue
             try:
@@ -243,8 +246,18 @@ class StockService:
             except (InvalidOperation, StockError):
                 continue
             delta = abs(qty) if refund else -qty
-            kind = "refund" if refund else ("sale" if qty >= 0 else "refund")
-            self.record(conn, article_id, delta, kind, "", user, sale.number, created)
+            kind = "refund" if refund or qty < 0 else "sale"
+            movements.append(
+                (str(uuid.uuid4()), article_id, delta, kind, "", user, sale.number, self.till_id, created)
+            )
+        conn.executemany(
+            f"INSERT INTO stock_movement ({_MOVEMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", movements
+        )
+        conn.executemany(
+            "INSERT INTO stock_balance (article_id, qty_milli) VALUES (?, ?) "
+            "ON CONFLICT (article_id) DO UPDATE SET qty_milli = qty_milli + excluded.qty_milli",
+            [(m[1], m[2]) for m in movements],
+        )
 
     # -- reading ---------------------------------------------------------------------------------
     def _article(self, article_id: int) -> None:

@@ -251,3 +251,26 @@ async def test_stock_movement_and_threshold_from_the_stock_screen(till: Till) ->
         )
         await pilot.press("escape")
         assert str(app.screen.query_one("#menu", Button).label) == "Menu ⚠1"
+
+
+async def test_favourite_keys_follow_the_catalogue(till: Till) -> None:
+    from kiosk.catalogue import ArticleDraft, CatalogueEditor
+
+    marc = next(m for m in till.staff.members() if m.name == "Marc")
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await open_menu_entry(pilot, app, "catalogue")
+        new_id = CatalogueEditor(till.db).save_article(
+            marc, ArticleDraft("Bouquet du jour", "BOUQ", "livres", "", "20", "9,90", favourite=True)
+        )
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, SaleScreen)
+        from textual.widgets import TabbedContent
+
+        tabs = app.screen.query_one("#favourites", TabbedContent)
+        tabs.active = "cat-livres"
+        await pilot.pause()
+        await pilot.click(f"#fav-{new_id}")
+        assert basket_rows(app)[0][0] == "Bouquet du jour"

@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from textual.containers import Grid
+from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, OptionList
+from textual.widgets import Button, OptionList, TabbedContent, TabPane
 
 from ...catalogue import ArticleView
+from ...money import format_eur
 from ...staff import StaffMember
+from ..widgets import TouchKey
 from .catalogue_file import CatalogueFileScreen
 from .catalogue_screens import CatalogueScreen, ProductSheet, VariantDialog
 from .dialogs import ManagerPinDialog
@@ -70,10 +74,52 @@ def _as_manager(screen: SaleScreen, action: str, then: Callable[[StaffMember], N
     screen.app.push_screen(ManagerPinDialog(screen.kiosk.till.staff, action), authorised)
 
 
+def _favourite_ids(screen: SaleScreen) -> list[tuple[str, int, str, int]]:
+    favourites = screen.kiosk.till.catalogue.favourites()
+    return [(key, a.id, a.name, a.price_cents) for key, articles in favourites.items() for a in articles]
+
+
+async def rebuild_favourites(screen: SaleScreen) -> None:
+    """The favourite keys as the catalogue now has them (after an edit or an import)."""
+    catalogue = screen.kiosk.till.catalogue
+    favourites = catalogue.favourites()
+    panes = [
+        TabPane(
+            category.name,
+            Grid(
+                *(
+                    TouchKey(
+                        Content(f"{article.name}\n{format_eur(article.price_cents)}"),
+                        id=f"fav-{article.id}",
+                        classes="fav",
+                        compact=True,
+                    )
+                    for article in favourites[category.key]
+                ),
+                classes="fav-grid",
+            ),
+            id=f"cat-{category.key}",
+        )
+        for category in catalogue.categories()
+        if favourites.get(category.key)
+    ]
+    old = screen.query("#favourites")
+    if old:
+        await old.first().remove()
+    tabs = TabbedContent(id="favourites")
+    await screen.query_one("#sale-left").mount(tabs)
+    for pane in panes:
+        await tabs.add_pane(pane)
+
+
 def _open(screen: SaleScreen, action: str, make: Callable[[StaffMember], ModalScreen[None]]) -> None:
     def then(manager: StaffMember) -> None:
-        def closed(_: None) -> None:
+        before = _favourite_ids(screen)
+
+        async def closed(_: None) -> None:
             refresh_stock_badge(screen)
+            if _favourite_ids(screen) != before:
+                await rebuild_favourites(screen)
 
         screen.app.push_screen(make(manager), closed)
 

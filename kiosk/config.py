@@ -200,6 +200,11 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "mail.password": (lambda v: isinstance(v, str), "le mot de passe SMTP, entre guillemets"),
     "mail.sender": (_sender, "l'adresse d'expédition, par exemple caisse@exemple.fr (vide : pas d'envoi)"),
     "mail.timeout": (_int_range(1, 120), "une durée en secondes de 1 à 120"),
+    "catalogue.usb_dir": (
+        lambda v: isinstance(v, str),
+        "le répertoire où la clé USB est montée (fichiers Excel du catalogue) ; vide : aucun",
+    ),
+    "catalogue.new_categories": (_choice("create", "reject"), "create ou reject"),
 }
 
 

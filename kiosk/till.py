@@ -49,6 +49,7 @@ from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
 from .sale.refunds import RefundService
 from .staff import StaffService
+from .stock import StockService
 from .store import Meta, open_database
 from .store.db import DB_NAME
 
@@ -129,6 +130,8 @@ class Till:
         )
         self.checkout.configure(config)
         self.refunds = RefundService(self.checkout)
+        self.stock = StockService(self.db, self.clock, config.till_id)
+        self.checkout.listeners.append(self.stock.on_checkout)  # stock moves with the ticket
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
         self.customers = CustomerDirectory(
             self.db, self.ledger, self.clock, loyalty_secret(data_dir / LOYALTY_SECRET_FILE)

@@ -12,6 +12,7 @@ from fiscal.keys import KeyFileError
 
 from ..config import ConfigError, load_config, resolve_data_dir
 from ..store.migrations import NewerSchemaError
+from . import catalogue_cmd
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         "device", nargs="?", help="printer, drawer, scanner, display, scale ou payment (défaut : tous)"
     )
     hw_test.add_argument("--wait", action="store_true", help="lecteur : attend un scan pendant 10 secondes")
+    catalogue_cmd.add_parsers(sub)
     return parser
 
 
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             return _hw_list(till, args.json)
         if args.command == "hw" and args.action == "test":
             return _hw_test(till, args.device, args.wait)
+        if args.command in ("catalogue", "stock"):
+            return catalogue_cmd.run(till, args)
     except ConfigError as exc:
         print("Configuration invalide :", file=sys.stderr)
         for problem in exc.problems:

@@ -126,6 +126,36 @@ def _v5_staffcash_parked_tickets(db: SqliteDatabase) -> None:
     )
 
 
+def _v4_catalogue_stock(db: SqliteDatabase) -> None:
+    """Stock as a ledger of movements (uuid ids: other tills merge them idempotently), its cached
+    balance (rebuildable from the movements) and the alert thresholds; quantities in thousandths."""
+    db.execute_sql(
+        "CREATE TABLE stock_movement ("
+        "id TEXT PRIMARY KEY, article_id INTEGER NOT NULL REFERENCES article (id) ON DELETE RESTRICT, "
+        "variant_id INTEGER, qty_milli INTEGER NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', "
+        "user TEXT NOT NULL DEFAULT '', ticket TEXT, till TEXT NOT NULL DEFAULT '', created_utc TEXT NOT NULL)"
+    )
+    db.execute_sql("CREATE INDEX stock_movement_article ON stock_movement (article_id, created_utc)")
+    db.execute_sql(
+        "CREATE TABLE stock_balance (article_id INTEGER PRIMARY KEY REFERENCES article (id) ON DELETE CASCADE, "
+        "qty_milli INTEGER NOT NULL)"
+    )
+    db.execute_sql(
+        "CREATE TABLE stock_alert (article_id INTEGER PRIMARY KEY REFERENCES article (id) ON DELETE CASCADE, "
+        "threshold_milli INTEGER NOT NULL)"
+    )
+    db.execute_sql("CREATE INDEX IF NOT EXISTS barcode_article ON barcode (article_id)")
+    # Variants (size x colour) are articles of their own (reference, barcodes, price, stock), tied to
+    # their model article; the price delta keeps their price following the model's.
+    db.execute_sql(
+        "CREATE TABLE article_variant ("
+        "article_id INTEGER PRIMARY KEY REFERENCES article (id) ON DELETE CASCADE, "
+        "parent_id INTEGER NOT NULL REFERENCES article (id) ON DELETE CASCADE, "
+        "size TEXT NOT NULL DEFAULT '', colour TEXT NOT NULL DEFAULT '', price_delta_cents INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute_sql("CREATE INDEX article_variant_parent ON article_variant (parent_id)")
+
+
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v1_base,
     _v2_article_search,
@@ -135,6 +165,7 @@ MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v4_checkout_credit_notes,
     _v4_staffcash_cash_control,
     _v5_staffcash_parked_tickets,
+    _v4_catalogue_stock,
 ]
 LATEST = len(MIGRATIONS)
 

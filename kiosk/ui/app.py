@@ -110,7 +110,9 @@ class KioskApp(App[None]):
             self.notify(result.error.message, severity="error", timeout=12)
             return
         screen = self.screen
-        enter_code = getattr(screen, "enter_code", None)  # the sale, payment, refund and code screens
+        enter_code = getattr(
+            screen, "enter_code", None
+        )  # the sale, payment, refund, code and inventory screens
         if callable(enter_code) and result.code is not None:
             enter_code(result.code)
         else:

@@ -96,6 +96,7 @@ MENU += [
 # Features that register their own entries (each module appends to MENU when imported).
 from . import (  # noqa: E402, F401
     cash,
+    catalogue_menu,  # noqa: E402,F401  (registers the catalogue and stock entries)
     checkout_menu,  # noqa: E402,F401  (registers discounts, refunds and exchanges)
     parked,
     staff_admin,

@@ -36,6 +36,7 @@ from ...receipt import vat_code
 from ...sale.basket import Basket, BasketError, BasketLine
 from ...staff import StaffMember
 from ..widgets import TouchKey
+from .catalogue_menu import after_sale, choose_variant, refresh_stock_badge
 from .dialogs import FreeAmountDialog, ManagerPinDialog, PrintJobsDialog, QuantityDialog, UnknownCodeDialog
 from .menu import MenuEntry, MenuScreen
 from .payment import PaymentOutcome, PaymentScreen
@@ -128,6 +129,7 @@ class SaleScreen(Screen[None]):
         table.add_column("TVA", key="vat")
         self.query_one("#results", OptionList).display = False
         self.refresh_basket()
+        refresh_stock_badge(self)
         self.action_focus_code()
 
     # -- feedback --------------------------------------------------------------------------------
@@ -233,6 +235,8 @@ class SaleScreen(Screen[None]):
 
     def add_article_checked(self, article: ArticleView) -> None:
         """Weighed articles are weighed on the scale (or their weight typed when there is none)."""
+        if choose_variant(self, article):  # a model article: which size, which colour?
+            return
         if not article.sold_by_weight:
             self.add_article(article)
         elif isinstance(self.kiosk.till.scale, NoScale):
@@ -436,6 +440,7 @@ class SaleScreen(Screen[None]):
                 self.selected_line = None
                 self.refresh_basket()
                 sale = outcome.sale
+                after_sale(self, sale)
                 self.say(f"Ticket {sale.number} enregistré : {format_eur(sale.total)}. Client suivant.")
                 self.kiosk.show_on_display(*thanks_lines(self.kiosk.till.config.get("shop.name")))
                 self.kiosk.collect_garbage()  # a quiet moment: the customer is leaving

@@ -139,3 +139,29 @@ async def test_credit_note_typed_pays_and_its_rest_is_printed_as_a_new_one(till:
     assert tender["issued"].encode() in till.printer.last_bytes  # type: ignore[attr-defined]
     assert b"AVOIR" in till.printer.last_bytes  # type: ignore[attr-defined]
     assert b"\x1dk" in till.printer.last_bytes  # type: ignore[attr-defined]  # GS k: a real barcode
+
+
+async def test_absurd_amounts_are_refused_and_a_meal_voucher_card_pays_the_food(till: Till) -> None:
+    till.terminal = SimulatedTerminal("ok", timeouts=FAST, think_time=0.05)  # type: ignore[misc]
+    bread = article(till, "boulangerie")
+    wine = article(till, "vins_bieres")
+    app = KioskApp(till)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _login_and_ring(app, pilot, [bread.reference, wine.reference])
+        await pilot.press("f12")
+        screen = app.screen
+        assert isinstance(screen, PaymentScreen)
+        await pilot.press(*"900", "enter")  # 900 € for a few euros: mistyped
+        assert "mal saisi" in error_text(app) and screen.plan.tenders == [] and screen.sale is None
+        await pilot.press("end", "ctrl+u", *"12,345", "enter")
+        assert "invalide" in error_text(app) and screen.plan.tenders == []
+        await pilot.press("end", "ctrl+u", "ctrl+t")  # the meal voucher card: the bread only
+        await _settle(app, pilot)
+        assert [(t.kind, t.amount) for t in screen.plan.tenders] == [("meal_voucher_card", bread.price_cents)]
+        await pilot.press("enter")
+        assert screen.sale is not None
+    [ticket] = tickets(till)
+    assert ticket["tenders"] == [
+        {"type": "meal_voucher_card", "amount": bread.price_cents},
+        {"type": "cash", "amount": wine.price_cents},
+    ]

@@ -13,6 +13,7 @@ import pytest
 from fiscal.tickets import check_ticket, record_ticket
 from fiscal.verify import verify_path
 from kiosk.catalogue import ArticleView
+from kiosk.money import format_eur
 from kiosk.permissions import PermissionDenied
 from kiosk.receipt import credit_note_receipt, sale_receipt
 from kiosk.sale.basket import Basket, Discount
@@ -327,3 +328,14 @@ def test_the_verifier_reports_a_return_beyond_the_sale_or_of_a_forged_ticket(
     texts = [p.message for p in report.problems if p.code == "return"]
     assert any("remboursée au-delà de la vente" in t for t in texts)
     assert any("absent ou différent" in t for t in texts)
+
+
+def test_return_receipt_names_the_original_ticket_and_who_allowed_it(till: Till) -> None:
+    camille, marc = member(till, "Camille"), member(till, "Marc")
+    basket = food_and_wine(till)
+    sale = till.checkout.complete(basket, [Tender("card", basket.total)], 0, camille)
+    back = till.refunds.refund(sale, {1: Decimal(1)}, "card", camille, marc)
+    text = till.render(sale_receipt(till.config, back)).text
+    assert "REMBOURSEMENT" in text and f"Ticket d'origine n° {sale.number}" in text
+    assert "Autorisé par : Marc" in text and "(annulation)" in text
+    assert format_eur(back.total) in text

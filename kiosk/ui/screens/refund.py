@@ -27,7 +27,7 @@ from ...permissions import PermissionDenied
 from ...receipt import credit_note_receipt, sale_receipt
 from ...sale.checkout import CompletedSale
 from ...sale.refunds import RefundError, RefundPlan
-from ...sale.tenders import CARD, CASH, VOUCHER
+from ...sale.tenders import CARD, CASH, TENDER_LABELS, VOUCHER
 from ...staff import StaffMember
 from ..widgets import TouchKey
 from .dialogs import ManagerPinDialog
@@ -176,7 +176,10 @@ class RefundScreen(ModalScreen[CompletedSale | None]):
         self.sale = sale
         self.selection = {}
         self._error("")
-        paid = ", ".join(f"{t['type']} {format_eur(t['amount'])}" for t in sale.body["tenders"])
+        paid = ", ".join(
+            f"{TENDER_LABELS.get(t['type'], t['type'])} {format_eur(t['amount'])}"
+            for t in sale.body["tenders"]
+        )
         self.query_one("#refund-ticket", Static).update(
             Content(f"Ticket {sale.number} du {sale.when:%d/%m/%Y %H:%M} : {format_eur(sale.total)} ({paid})")
         )

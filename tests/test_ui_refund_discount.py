@@ -176,3 +176,22 @@ async def test_exchange_returns_then_sells_the_new_article_paid_by_the_credit_no
     back, swap = tickets(till)[-2:]
     assert back["kind"] == "RETURN" and back["exchange"] is True
     assert swap["kind"] == "SALE" and swap["tenders"][0]["credit_note"] == back["tenders"][0]["issued"]
+
+
+async def test_ticket_found_by_date_and_amount_among_two(till: Till) -> None:
+    sold(till, ("vins_bieres", 1))
+    second = sold(till, ("vins_bieres", 1))
+    wine = article(till, "vins_bieres")
+    today = till.clock()
+    app = KioskApp(till)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await menu(app, pilot, "refund")
+        await pilot.press("tab", "tab", *f"{today:%d/%m/%Y}", "enter", *"1,00", "enter")
+        assert "Aucune vente" in str(app.screen.query_one("#refund-error", Static).render())
+        await pilot.press("end", "ctrl+u", *format_eur(wine.price_cents, symbol=False), "enter")
+        found = app.screen.query_one("#refund-found", OptionList)
+        assert found.option_count == 2
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, RefundScreen) and app.screen.sale is not None
+        assert app.screen.sale.number == second

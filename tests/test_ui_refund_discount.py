@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.widgets import Digits, OptionList, Static
 
 from drivers.payment import SimulatedTerminal
+from drivers.scanner import ScanResult
 from kiosk.money import format_eur
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
@@ -108,7 +109,7 @@ async def test_partial_refund_as_credit_note_by_keyboard_then_spent(till: Till, 
         await pilot.press(*article(till, "vins_bieres").reference, "enter", "f12")
         payment = app.screen
         assert isinstance(payment, PaymentScreen)
-        app.scanned(type("Scan", (), {"error": None, "code": credit})())  # type: ignore[arg-type]
+        app.scanned(ScanResult("scanner", code=credit))
         assert [t.ref for t in payment.plan.tenders] == [credit]
         await pilot.press("enter", "f10")
     assert tickets(till)[-1]["tenders"][0]["credit_note"] == credit
@@ -145,7 +146,7 @@ async def test_camille_cannot_authorise_a_refund(till: Till) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("tab", "tab", "enter", *"333333", "enter")
         await menu(app, pilot, "refund")
-        app.scanned(type("Scan", (), {"error": None, "code": number})())  # type: ignore[arg-type]
+        app.scanned(ScanResult("scanner", code=number))
         await pilot.press("f4", "f5")  # the receipt's barcode read: every line, in cash
         dialog = app.screen
         assert isinstance(dialog, ManagerPinDialog)

@@ -14,7 +14,7 @@ from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
-from kiosk.ui.screens.dialogs import ManagerPinDialog
+from kiosk.ui.screens.dialogs import CardOutcomeDialog, ManagerPinDialog
 from kiosk.ui.screens.discount import DiscountDialog
 from kiosk.ui.screens.menu import MENU
 from kiosk.ui.screens.payment import PaymentScreen
@@ -197,3 +197,23 @@ async def test_ticket_found_by_date_and_amount_among_two(till: Till) -> None:
         await pilot.press("down", "enter")
         assert isinstance(app.screen, RefundScreen) and app.screen.sale is not None
         assert app.screen.sale.number == second
+
+
+async def test_silent_terminal_on_a_card_refund_the_cashier_decides(till: Till) -> None:
+    number = sold(till, ("vins_bieres", 1), tender="card")
+    till.terminal = SimulatedTerminal("silent", timeouts=FAST, think_time=0.05)  # type: ignore[misc]
+    app = KioskApp(till)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await menu(app, pilot, "refund")
+        await pilot.press(*number, "enter", "f4", "f6", "tab", "enter", *"222222", "enter")
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.02)
+            if isinstance(app.screen, CardOutcomeDialog):
+                break
+        assert isinstance(app.screen, CardOutcomeDialog) and len(tickets(till)) == 1
+        await pilot.click("#card-paid")
+        assert isinstance(app.screen, SaleScreen)
+    back = tickets(till)[-1]
+    assert back["kind"] == "RETURN" and back["tenders"][0]["type"] == "card"

@@ -26,7 +26,7 @@ from ...receipt import credit_note_receipt, sale_receipt
 from ...sale.basket import Basket
 from ...sale.checkout import CompletedSale, PaymentError, Tender
 from ...sale.credit_notes import CreditNoteView
-from ...sale.discounts import DiscountError
+from ...sale.discounts import DiscountError, check_basket
 from ...sale.tenders import CARD, CASH, CHEQUE, HOLIDAY, MEAL, MEAL_CARD, TENDER_LABELS, VOUCHER, PaymentPlan
 from ...staff import StaffMember
 from ..widgets import TouchKey
@@ -408,7 +408,8 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         trial.tenders = list(self.plan.tenders)
         try:  # refused before the customer's card is ever debited
             trial.add(kind, amount)
-        except PaymentError as exc:
+            check_basket(self.basket, self.kiosk.till.checkout.max_discount_percent)
+        except (PaymentError, DiscountError, PermissionDenied) as exc:
             self._error(str(exc))
             return
         self.card_busy = True

@@ -30,7 +30,7 @@ from ...sale.refunds import RefundError, RefundPlan
 from ...sale.tenders import CARD, CASH, TENDER_LABELS, VOUCHER
 from ...staff import StaffMember
 from ..widgets import TouchKey
-from .dialogs import ManagerPinDialog
+from .dialogs import CardOutcomeDialog, ManagerPinDialog
 
 if TYPE_CHECKING:
     from ..app import KioskApp
@@ -328,6 +328,23 @@ class RefundScreen(ModalScreen[CompletedSale | None]):
     def card_done(self, result: PaymentResult, manager: StaffMember) -> None:
         self.busy = False
         self.query_one("#refund-status", Static).update("")
+        if result.outcome == "unknown":  # only the terminal knows: the cashier reads it and decides
+
+            def decided(paid: bool | None) -> None:
+                self.kiosk.till.ledger.record_event(
+                    self.kiosk.till.db.connection(),
+                    "CARD_OUTCOME_RESOLVED",
+                    {"amount": -result.amount_cents, "paid": bool(paid), "user": self.member.name},
+                )
+                if paid:
+                    self.record(CARD, manager, False)
+                else:
+                    self._error(
+                        "Remboursement carte non fait : rien n'est enregistré, choisissez un autre moyen."
+                    )
+
+            self.app.push_screen(CardOutcomeDialog(result), decided)
+            return
         if result.outcome != "approved":
             self._error(
                 f"{result.reason_fr} Rien n'est remboursé : réessayez ou remboursez en espèces ou en avoir."

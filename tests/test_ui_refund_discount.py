@@ -217,3 +217,18 @@ async def test_silent_terminal_on_a_card_refund_the_cashier_decides(till: Till) 
         assert isinstance(app.screen, SaleScreen)
     back = tickets(till)[-1]
     assert back["kind"] == "RETURN" and back["tenders"][0]["type"] == "card"
+
+
+async def test_credit_note_balance_from_the_menu(till: Till) -> None:
+    number = sold(till, ("vins_bieres", 1))
+    sale = till.refunds.find(number)
+    back = till.refunds.refund(
+        sale, {0: Decimal(1)}, "voucher", member(till, "Camille"), member(till, "Marc")
+    )
+    [(credit, amount, expires)] = back.issued_credit_notes()
+    app = KioskApp(till)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await menu(app, pilot, "credit-note")
+        await pilot.press(*credit, "enter")
+        assert f"reste {format_eur(amount)}" in message(app) and expires in message(app)

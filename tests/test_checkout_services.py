@@ -339,3 +339,21 @@ def test_return_receipt_names_the_original_ticket_and_who_allowed_it(till: Till)
     assert "REMBOURSEMENT" in text and f"Ticket d'origine n° {sale.number}" in text
     assert "Autorisé par : Marc" in text and "(annulation)" in text
     assert format_eur(back.total) in text
+
+
+def test_only_one_credit_note_may_be_left_with_a_rest(till: Till) -> None:
+    camille, marc = member(till, "Camille"), member(till, "Marc")
+    basket = Basket()
+    basket.add_article(article(till, "vins_bieres"), Decimal(2))
+    sale = till.checkout.complete(basket, [Tender("cash", basket.total)], 0, camille)
+    first = till.refunds.refund(sale, {0: Decimal(1)}, "voucher", camille, marc).issued_credit_notes()[0][0]
+    second = till.refunds.refund(sale, {0: Decimal(1)}, "voucher", camille, marc).issued_credit_notes()[0][0]
+    small = Basket()
+    small.add_article(article(till, "boulangerie"), Decimal(2))
+    moves = credit_moves(till)
+    half = small.total // 2
+    with pytest.raises(PaymentError, match="Un seul avoir"):
+        till.checkout.complete(
+            small, [Tender("voucher", half, first), Tender("voucher", small.total - half, second)], 0, camille
+        )
+    assert credit_moves(till) == moves

@@ -200,6 +200,10 @@ class CheckoutService:
                 entry["credit_note"] = note.number
                 self.credit_notes.spend(note.number, tender.amount, number, when)
                 rest = note.balance - tender.amount
+                if rest and any("issued" in e for e in entries):
+                    raise PaymentError(
+                        "Un seul avoir peut être entamé par ticket : utilisez les autres en entier."
+                    )
                 if rest:
                     issued = self.credit_notes.issue(credit_note_number(number), rest, number, when)
                     self.credit_notes.spend(note.number, rest, number, when, kind="transfer")

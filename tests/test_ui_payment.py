@@ -45,6 +45,8 @@ async def test_meal_voucher_then_cash_with_the_keyboard(till: Till) -> None:
         await pilot.press("end", "ctrl+u")
         await pilot.press("f11")  # nothing typed: the meal voucher pays what it may
         assert [(t.kind, t.amount) for t in screen.plan.tenders] == [("meal_voucher", bread.price_cents)]
+        await app.workers.wait_for_complete()
+        assert "Reste" in till.display.lines[0]  # type: ignore[attr-defined]
         assert screen.query_one("#remaining", Digits).value.startswith(f"{wine.price_cents // 100},")
         await pilot.press(*"50", "enter")  # 50 € in cash for the wine
         assert screen.sale is not None

@@ -184,7 +184,7 @@ class CheckoutService:
     ) -> list[dict[str, Any]]:
         """The tenders' body entries; credit notes spent (the rest of a partly used one becomes a new
         credit note, named after this ticket). Inside the ticket's transaction."""
-        entries = []
+        entries: list[dict[str, Any]] = []
         for tender in tenders:
             entry: dict[str, Any] = {"type": tender.kind, "amount": tender.amount}
             if tender.kind == VOUCHER:

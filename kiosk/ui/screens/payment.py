@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Digits, Input, Label, Static
 
-from drivers.display import change_lines
+from drivers.display import change_lines, item_lines
 from drivers.payment import NoTerminal, PaymentResult
 from fiscal.journal import ClockWentBack, FiscalError
 
@@ -217,6 +217,8 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         box.mount_all(rows)
         self.query_one("#remaining", Digits).update(format_eur(self.plan.remaining))
         self.query_one("#change", Digits).update(format_eur(self.plan.change))
+        if self.plan.tenders and not self.plan.settled:  # the customer sees what is left to pay
+            self.kiosk.show_on_display(*item_lines("Reste à payer", format_eur(self.plan.remaining)))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -17,7 +17,7 @@ from kiosk.ui.screens.payment import PaymentScreen
 from kiosk.ui.screens.sale import SaleScreen
 from tests.test_checkout_services import article, member
 from tests.test_ui_devices import FAST, _settle
-from tests.test_ui_sale import tickets
+from tests.test_ui_sale import drawer_pulses, tickets
 
 
 async def _login_and_ring(app: KioskApp, pilot, codes: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -81,6 +81,8 @@ async def test_cheque_and_holiday_vouchers_by_touch_with_a_removed_tender(till: 
         await pilot.press("end", "ctrl+u")
         await pilot.click("#pay-cheque")
         assert screen.sale is not None
+        await app.workers.wait_for_complete()
+    assert drawer_pulses(till) == 1  # the cheques go in the drawer
     [ticket] = tickets(till)
     assert ticket["tenders"] == [
         {"type": "cheque", "amount": 200},

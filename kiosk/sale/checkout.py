@@ -63,6 +63,12 @@ class CompletedSale:
         return any(t["type"] == "cash" for t in self.body["tenders"])
 
     @property
+    def opens_drawer(self) -> bool:
+        """Paper goes in the drawer: cash, cheques, paper meal and holiday vouchers."""
+        paper = {"cash", "cheque", "meal_voucher", "holiday_voucher"}
+        return any(t["type"] in paper for t in self.body["tenders"])
+
+    @property
     def is_return(self) -> bool:
         return self.body.get("kind") == "RETURN"
 

@@ -374,8 +374,9 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.query_one("#ticket-print", Button).focus()
         for button in self.query("#tenders Button"):
             button.display = False
-        if self.sale.paid_cash:
+        if self.sale.opens_drawer:
             self.kiosk.open_drawer()
+        if self.sale.paid_cash:
             self.kiosk.show_on_display(*change_lines(format_eur(self.sale.change)))
         for (
             number,

@@ -13,6 +13,7 @@ import pytest
 from fiscal.tickets import check_ticket, record_ticket
 from fiscal.verify import verify_path
 from kiosk.catalogue import ArticleView
+from kiosk.money import format_eur
 from kiosk.permissions import PermissionDenied
 from kiosk.receipt import credit_note_receipt, sale_receipt
 from kiosk.sale.basket import Basket, Discount
@@ -327,3 +328,32 @@ def test_the_verifier_reports_a_return_beyond_the_sale_or_of_a_forged_ticket(
     texts = [p.message for p in report.problems if p.code == "return"]
     assert any("remboursée au-delà de la vente" in t for t in texts)
     assert any("absent ou différent" in t for t in texts)
+
+
+def test_return_receipt_names_the_original_ticket_and_who_allowed_it(till: Till) -> None:
+    camille, marc = member(till, "Camille"), member(till, "Marc")
+    basket = food_and_wine(till)
+    sale = till.checkout.complete(basket, [Tender("card", basket.total)], 0, camille)
+    back = till.refunds.refund(sale, {1: Decimal(1)}, "card", camille, marc)
+    text = till.render(sale_receipt(till.config, back)).text
+    assert "REMBOURSEMENT" in text and f"Ticket d'origine n° {sale.number}" in text
+    assert "Autorisé par : Marc" in text and "(annulation)" in text
+    assert format_eur(back.total) in text
+
+
+def test_only_one_credit_note_may_be_left_with_a_rest(till: Till) -> None:
+    camille, marc = member(till, "Camille"), member(till, "Marc")
+    basket = Basket()
+    basket.add_article(article(till, "vins_bieres"), Decimal(2))
+    sale = till.checkout.complete(basket, [Tender("cash", basket.total)], 0, camille)
+    first = till.refunds.refund(sale, {0: Decimal(1)}, "voucher", camille, marc).issued_credit_notes()[0][0]
+    second = till.refunds.refund(sale, {0: Decimal(1)}, "voucher", camille, marc).issued_credit_notes()[0][0]
+    small = Basket()
+    small.add_article(article(till, "boulangerie"), Decimal(2))
+    moves = credit_moves(till)
+    half = small.total // 2
+    with pytest.raises(PaymentError, match="Un seul avoir"):
+        till.checkout.complete(
+            small, [Tender("voucher", half, first), Tender("voucher", small.total - half, second)], 0, camille
+        )
+    assert credit_moves(till) == moves

@@ -17,7 +17,7 @@ from kiosk.ui.screens.payment import PaymentScreen
 from kiosk.ui.screens.sale import SaleScreen
 from tests.test_checkout_services import article, member
 from tests.test_ui_devices import FAST, _settle
-from tests.test_ui_sale import tickets
+from tests.test_ui_sale import drawer_pulses, tickets
 
 
 async def _login_and_ring(app: KioskApp, pilot, codes: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -45,6 +45,8 @@ async def test_meal_voucher_then_cash_with_the_keyboard(till: Till) -> None:
         await pilot.press("end", "ctrl+u")
         await pilot.press("f11")  # nothing typed: the meal voucher pays what it may
         assert [(t.kind, t.amount) for t in screen.plan.tenders] == [("meal_voucher", bread.price_cents)]
+        await app.workers.wait_for_complete()
+        assert "Reste" in till.display.lines[0]  # type: ignore[attr-defined]
         assert screen.query_one("#remaining", Digits).value.startswith(f"{wine.price_cents // 100},")
         await pilot.press(*"50", "enter")  # 50 € in cash for the wine
         assert screen.sale is not None
@@ -79,6 +81,8 @@ async def test_cheque_and_holiday_vouchers_by_touch_with_a_removed_tender(till: 
         await pilot.press("end", "ctrl+u")
         await pilot.click("#pay-cheque")
         assert screen.sale is not None
+        await app.workers.wait_for_complete()
+    assert drawer_pulses(till) == 1  # the cheques go in the drawer
     [ticket] = tickets(till)
     assert ticket["tenders"] == [
         {"type": "cheque", "amount": 200},
@@ -139,3 +143,29 @@ async def test_credit_note_typed_pays_and_its_rest_is_printed_as_a_new_one(till:
     assert tender["issued"].encode() in till.printer.last_bytes  # type: ignore[attr-defined]
     assert b"AVOIR" in till.printer.last_bytes  # type: ignore[attr-defined]
     assert b"\x1dk" in till.printer.last_bytes  # type: ignore[attr-defined]  # GS k: a real barcode
+
+
+async def test_absurd_amounts_are_refused_and_a_meal_voucher_card_pays_the_food(till: Till) -> None:
+    till.terminal = SimulatedTerminal("ok", timeouts=FAST, think_time=0.05)  # type: ignore[misc]
+    bread = article(till, "boulangerie")
+    wine = article(till, "vins_bieres")
+    app = KioskApp(till)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _login_and_ring(app, pilot, [bread.reference, wine.reference])
+        await pilot.press("f12")
+        screen = app.screen
+        assert isinstance(screen, PaymentScreen)
+        await pilot.press(*"900", "enter")  # 900 € for a few euros: mistyped
+        assert "mal saisi" in error_text(app) and screen.plan.tenders == [] and screen.sale is None
+        await pilot.press("end", "ctrl+u", *"12,345", "enter")
+        assert "invalide" in error_text(app) and screen.plan.tenders == []
+        await pilot.press("end", "ctrl+u", "ctrl+t")  # the meal voucher card: the bread only
+        await _settle(app, pilot)
+        assert [(t.kind, t.amount) for t in screen.plan.tenders] == [("meal_voucher_card", bread.price_cents)]
+        await pilot.press("enter")
+        assert screen.sale is not None
+    [ticket] = tickets(till)
+    assert ticket["tenders"] == [
+        {"type": "meal_voucher_card", "amount": bread.price_cents},
+        {"type": "cash", "amount": wine.price_cents},
+    ]

@@ -8,12 +8,13 @@ from pathlib import Path
 from textual.widgets import Digits, OptionList, Static
 
 from drivers.payment import SimulatedTerminal
+from drivers.scanner import ScanResult
 from kiosk.money import format_eur
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
-from kiosk.ui.screens.dialogs import ManagerPinDialog
+from kiosk.ui.screens.dialogs import CardOutcomeDialog, ManagerPinDialog
 from kiosk.ui.screens.discount import DiscountDialog
 from kiosk.ui.screens.menu import MENU
 from kiosk.ui.screens.payment import PaymentScreen
@@ -108,7 +109,7 @@ async def test_partial_refund_as_credit_note_by_keyboard_then_spent(till: Till, 
         await pilot.press(*article(till, "vins_bieres").reference, "enter", "f12")
         payment = app.screen
         assert isinstance(payment, PaymentScreen)
-        app.scanned(type("Scan", (), {"error": None, "code": credit})())  # type: ignore[arg-type]
+        app.scanned(ScanResult("scanner", code=credit))
         assert [t.ref for t in payment.plan.tenders] == [credit]
         await pilot.press("enter", "f10")
     assert tickets(till)[-1]["tenders"][0]["credit_note"] == credit
@@ -145,7 +146,8 @@ async def test_camille_cannot_authorise_a_refund(till: Till) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("tab", "tab", "enter", *"333333", "enter")
         await menu(app, pilot, "refund")
-        await pilot.press(*number, "enter", "f4", "f5")
+        app.scanned(ScanResult("scanner", code=number))
+        await pilot.press("f4", "f5")  # the receipt's barcode read: every line, in cash
         dialog = app.screen
         assert isinstance(dialog, ManagerPinDialog)
         assert "Camille" not in [str(b.label) for b in dialog.query(".manager")]
@@ -176,3 +178,57 @@ async def test_exchange_returns_then_sells_the_new_article_paid_by_the_credit_no
     back, swap = tickets(till)[-2:]
     assert back["kind"] == "RETURN" and back["exchange"] is True
     assert swap["kind"] == "SALE" and swap["tenders"][0]["credit_note"] == back["tenders"][0]["issued"]
+
+
+async def test_ticket_found_by_date_and_amount_among_two(till: Till) -> None:
+    sold(till, ("vins_bieres", 1))
+    second = sold(till, ("vins_bieres", 1))
+    wine = article(till, "vins_bieres")
+    today = till.clock()
+    app = KioskApp(till)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await menu(app, pilot, "refund")
+        await pilot.press("tab", "tab", *f"{today:%d/%m/%Y}", "enter", *"1,00", "enter")
+        assert "Aucune vente" in str(app.screen.query_one("#refund-error", Static).render())
+        await pilot.press("end", "ctrl+u", *format_eur(wine.price_cents, symbol=False), "enter")
+        found = app.screen.query_one("#refund-found", OptionList)
+        assert found.option_count == 2
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, RefundScreen) and app.screen.sale is not None
+        assert app.screen.sale.number == second
+
+
+async def test_silent_terminal_on_a_card_refund_the_cashier_decides(till: Till) -> None:
+    number = sold(till, ("vins_bieres", 1), tender="card")
+    till.terminal = SimulatedTerminal("silent", timeouts=FAST, think_time=0.05)  # type: ignore[misc]
+    app = KioskApp(till)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await menu(app, pilot, "refund")
+        await pilot.press(*number, "enter", "f4", "f6", "tab", "enter", *"222222", "enter")
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.02)
+            if isinstance(app.screen, CardOutcomeDialog):
+                break
+        assert isinstance(app.screen, CardOutcomeDialog) and len(tickets(till)) == 1
+        await pilot.click("#card-paid")
+        assert isinstance(app.screen, SaleScreen)
+    back = tickets(till)[-1]
+    assert back["kind"] == "RETURN" and back["tenders"][0]["type"] == "card"
+
+
+async def test_credit_note_balance_from_the_menu(till: Till) -> None:
+    number = sold(till, ("vins_bieres", 1))
+    sale = till.refunds.find(number)
+    back = till.refunds.refund(
+        sale, {0: Decimal(1)}, "voucher", member(till, "Camille"), member(till, "Marc")
+    )
+    [(credit, amount, expires)] = back.issued_credit_notes()
+    app = KioskApp(till)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await menu(app, pilot, "credit-note")
+        await pilot.press(*credit, "enter")
+        assert f"reste {format_eur(amount)}" in message(app) and expires in message(app)

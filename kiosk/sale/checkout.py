@@ -63,6 +63,12 @@ class CompletedSale:
         return any(t["type"] == "cash" for t in self.body["tenders"])
 
     @property
+    def opens_drawer(self) -> bool:
+        """Paper goes in the drawer: cash, cheques, paper meal and holiday vouchers."""
+        paper = {"cash", "cheque", "meal_voucher", "holiday_voucher"}
+        return any(t["type"] in paper for t in self.body["tenders"])
+
+    @property
     def is_return(self) -> bool:
         return self.body.get("kind") == "RETURN"
 
@@ -184,7 +190,7 @@ class CheckoutService:
     ) -> list[dict[str, Any]]:
         """The tenders' body entries; credit notes spent (the rest of a partly used one becomes a new
         credit note, named after this ticket). Inside the ticket's transaction."""
-        entries = []
+        entries: list[dict[str, Any]] = []
         for tender in tenders:
             entry: dict[str, Any] = {"type": tender.kind, "amount": tender.amount}
             if tender.kind == VOUCHER:
@@ -200,6 +206,10 @@ class CheckoutService:
                 entry["credit_note"] = note.number
                 self.credit_notes.spend(note.number, tender.amount, number, when)
                 rest = note.balance - tender.amount
+                if rest and any("issued" in e for e in entries):
+                    raise PaymentError(
+                        "Un seul avoir peut être entamé par ticket : utilisez les autres en entier."
+                    )
                 if rest:
                     issued = self.credit_notes.issue(credit_note_number(number), rest, number, when)
                     self.credit_notes.spend(note.number, rest, number, when, kind="transfer")

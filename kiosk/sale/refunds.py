@@ -17,6 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from fiscal.journal import COLUMNS, Record
 from fiscal.tickets import record_ticket
 
 from ..money import format_eur, format_qty, round_half_up, vat_breakdown
@@ -25,7 +26,7 @@ from ..staff import StaffMember
 from ..store.models import ReturnedLine
 from .checkout import CheckoutService, CompletedSale
 from .credit_notes import credit_note_number
-from .tenders import CARD, CASH, TENDER_LABELS, VOUCHER
+from .tenders import CARD, CASH, VOUCHER
 
 REFUND_TENDERS = (CASH, CARD, VOUCHER)
 _NUMBER_RE = re.compile(r"^(?P<till>[A-Za-z0-9_-]+?)-(?P<training>F?)(?P<seq>\d{1,9})$")
@@ -97,8 +98,6 @@ class RefundService:
         return sale
 
     def _by_seq(self, seq: int) -> CompletedSale | None:
-        from fiscal.journal import COLUMNS, Record
-
         row = (
             self.checkout.db.connection()
             .execute(
@@ -111,8 +110,6 @@ class RefundService:
 
     def search(self, day: date, amount: int) -> list[CompletedSale]:
         """Sales of `day` (local date) whose total is `amount` cents."""
-        from fiscal.journal import COLUMNS, Record
-
         rows = (
             self.checkout.db.connection()
             .execute(
@@ -294,7 +291,3 @@ class RefundService:
             "tenders": [],
             "change": 0,
         }
-
-
-def tender_label(kind: str) -> str:
-    return TENDER_LABELS.get(kind, kind)

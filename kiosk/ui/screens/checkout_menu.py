@@ -2,9 +2,42 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ...money import format_eur
+from ...sale.credit_notes import CreditNoteView
+from .codes import CodeDialog
 from .discount import change_price, discount_line, discount_ticket
 from .menu import MENU, MenuEntry
 from .refund import exchange_ticket, refund_ticket
+
+if TYPE_CHECKING:
+    from .sale import SaleScreen
+
+
+def credit_note_balance(screen: SaleScreen) -> None:
+    """What is left on a credit note, and until when (scanned or typed)."""
+    notes = screen.kiosk.till.checkout.credit_notes
+
+    def resolve(code: str) -> CreditNoteView:
+        note = notes.get(code)
+        if note is None:
+            raise ValueError(
+                f"Avoir « {code.strip()} » inconnu : vérifiez le numéro imprimé sous le code-barres."
+            )
+        return note
+
+    def shown(note: CreditNoteView | None) -> None:
+        if note is not None:
+            screen.say(
+                f"Avoir {note.number} : reste {format_eur(note.balance)} sur {format_eur(note.amount)}, "
+                f"valable jusqu'au {note.expires:%d/%m/%Y} (émis par le ticket {note.ticket})."
+            )
+
+    screen.app.push_screen(
+        CodeDialog("Consulter un avoir", "Scannez l'avoir ou saisissez son numéro", resolve), shown
+    )
+
 
 MENU.extend(
     [
@@ -13,5 +46,6 @@ MENU.extend(
         MenuEntry("price", "Modifier le prix de la ligne", change_price, "responsable"),
         MenuEntry("refund", "Rembourser / annuler un ticket", refund_ticket, "responsable"),
         MenuEntry("exchange", "Échange", exchange_ticket, "responsable"),
+        MenuEntry("credit-note", "Consulter un avoir", credit_note_balance),
     ]
 )

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Digits, Input, Label, Static
 
-from drivers.display import change_lines
+from drivers.display import change_lines, item_lines
 from drivers.payment import NoTerminal, PaymentResult
 from fiscal.journal import ClockWentBack, FiscalError
 
@@ -27,7 +27,7 @@ from ...receipts_out.manual import card_amount
 from ...sale.basket import Basket
 from ...sale.checkout import CompletedSale, PaymentError, Tender
 from ...sale.credit_notes import CreditNoteView
-from ...sale.discounts import DiscountError
+from ...sale.discounts import DiscountError, check_basket
 from ...sale.tenders import CARD, CASH, CHEQUE, HOLIDAY, MEAL, MEAL_CARD, TENDER_LABELS, VOUCHER, PaymentPlan
 from ...staff import StaffMember
 from ..widgets import TouchKey
@@ -234,6 +234,8 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         box.mount_all(rows)
         self.query_one("#remaining", Digits).update(format_eur(self.plan.remaining))
         self.query_one("#change", Digits).update(format_eur(self.plan.change))
+        if self.plan.tenders and not self.plan.settled:  # the customer sees what is left to pay
+            self.kiosk.show_on_display(*item_lines("Reste à payer", format_eur(self.plan.remaining)))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -390,8 +392,9 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.query_one("#ticket-print", Button).focus()
         for button in self.query("#tenders Button"):
             button.display = False
-        if self.sale.paid_cash:
+        if self.sale.opens_drawer:
             self.kiosk.open_drawer()
+        if self.sale.paid_cash:
             self.kiosk.show_on_display(*change_lines(format_eur(self.sale.change)))
         for (
             number,
@@ -426,7 +429,8 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         trial.tenders = list(self.plan.tenders)
         try:  # refused before the customer's card is ever debited
             trial.add(kind, amount)
-        except PaymentError as exc:
+            check_basket(self.basket, self.kiosk.till.checkout.max_discount_percent)
+        except (PaymentError, DiscountError, PermissionDenied) as exc:
             self._error(str(exc))
             return
         self.card_busy = True

@@ -27,10 +27,10 @@ from ...permissions import PermissionDenied
 from ...receipt import credit_note_receipt, sale_receipt
 from ...sale.checkout import CompletedSale
 from ...sale.refunds import RefundError, RefundPlan
-from ...sale.tenders import CARD, CASH, VOUCHER
+from ...sale.tenders import CARD, CASH, TENDER_LABELS, VOUCHER
 from ...staff import StaffMember
 from ..widgets import TouchKey
-from .dialogs import ManagerPinDialog
+from .dialogs import CardOutcomeDialog, ManagerPinDialog
 
 if TYPE_CHECKING:
     from ..app import KioskApp
@@ -88,10 +88,10 @@ class RefundScreen(ModalScreen[CompletedSale | None]):
                 yield TouchKey("Tout (F4)", id="refund-all", classes="line-button")
             yield Static("", id="refund-total")
             with Horizontal(classes="dialog-buttons", id="refund-tenders"):
-                yield TouchKey("Espèces (F5)", id="refund-cash", variant="success")
-                yield TouchKey("Carte (F6)", id="refund-card", variant="primary")
-                yield TouchKey("Avoir (F7)", id="refund-voucher")
-                yield TouchKey("Échange (F8)", id="refund-exchange")
+                yield TouchKey("Espèces F5", id="refund-cash", variant="success")
+                yield TouchKey("Carte F6", id="refund-card", variant="primary")
+                yield TouchKey("Avoir F7", id="refund-voucher")
+                yield TouchKey("Échange F8", id="refund-exchange")
                 yield TouchKey("Annuler", id="refund-cancel", variant="error")
             yield Static("", id="refund-status")
             yield Static("", id="refund-error", classes="error")
@@ -176,7 +176,10 @@ class RefundScreen(ModalScreen[CompletedSale | None]):
         self.sale = sale
         self.selection = {}
         self._error("")
-        paid = ", ".join(f"{t['type']} {format_eur(t['amount'])}" for t in sale.body["tenders"])
+        paid = ", ".join(
+            f"{TENDER_LABELS.get(t['type'], t['type'])} {format_eur(t['amount'])}"
+            for t in sale.body["tenders"]
+        )
         self.query_one("#refund-ticket", Static).update(
             Content(f"Ticket {sale.number} du {sale.when:%d/%m/%Y %H:%M} : {format_eur(sale.total)} ({paid})")
         )
@@ -325,6 +328,23 @@ class RefundScreen(ModalScreen[CompletedSale | None]):
     def card_done(self, result: PaymentResult, manager: StaffMember) -> None:
         self.busy = False
         self.query_one("#refund-status", Static).update("")
+        if result.outcome == "unknown":  # only the terminal knows: the cashier reads it and decides
+
+            def decided(paid: bool | None) -> None:
+                self.kiosk.till.ledger.record_event(
+                    self.kiosk.till.db.connection(),
+                    "CARD_OUTCOME_RESOLVED",
+                    {"amount": -result.amount_cents, "paid": bool(paid), "user": self.member.name},
+                )
+                if paid:
+                    self.record(CARD, manager, False)
+                else:
+                    self._error(
+                        "Remboursement carte non fait : rien n'est enregistré, choisissez un autre moyen."
+                    )
+
+            self.app.push_screen(CardOutcomeDialog(result), decided)
+            return
         if result.outcome != "approved":
             self._error(
                 f"{result.reason_fr} Rien n'est remboursé : réessayez ou remboursez en espèces ou en avoir."

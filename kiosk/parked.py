@@ -261,7 +261,14 @@ class ParkedTickets:
                 notes.append(f"« {label} » n'est plus au catalogue : ligne retirée ({amount}).")
                 continue
             priced_label = article.sold_by_weight and not line.sold_by_weight  # a scale label's own price
-            if not priced_label and article.price_cents != line.unit_cents:
+            if line.original_unit_cents is not None:  # a manager changed the price: it stays
+                if article.price_cents != line.original_unit_cents:
+                    notes.append(
+                        f"« {article.name} » : prix modifié par {getattr(line.override_by, 'name', '?')} "
+                        f"conservé ({format_eur(line.unit_cents)}), le catalogue est passé à "
+                        f"{format_eur(article.price_cents)}."
+                    )
+            elif not priced_label and article.price_cents != line.unit_cents:
                 old = line.unit_cents
                 line.unit_cents = article.price_cents
                 notes.append(

@@ -80,3 +80,25 @@ def test_add_to_an_existing_parked_sale(till: Till) -> None:
 def test_empty_basket_is_not_parked(till: Till) -> None:
     with pytest.raises(ParkError, match="vide"):
         till.parked.park(member(till, "Camille"), Basket())
+
+
+def test_a_price_changed_by_a_manager_survives_parking(till: Till) -> None:
+    """A parked line whose price a manager changed keeps it, with its discount, whatever the catalogue
+    says on resume; the cashier is told the catalogue moved."""
+    from kiosk.sale.basket import Discount
+    from kiosk.sale.discounts import override_price, set_line_discount
+
+    camille, marc = member(till, "Camille"), member(till, "Marc")
+    article = next(a for a in till.catalogue.active_articles() if not a.sold_by_weight)
+    basket = Basket()
+    basket.add_article(article, Decimal(2))
+    override_price(basket, 0, article.price_cents - 10, marc)
+    set_line_discount(basket, 0, Discount(reason="abîmé", cents=5), 10)
+    total = basket.total
+    parked = till.parked.park(camille, basket, "")
+    Article.update(price_cents=article.price_cents + 50).where(Article.id == article.id).execute()
+    resumed, notes = till.parked.resume(camille, parked.id)
+    line = resumed.lines[0]
+    assert line.unit_cents == article.price_cents - 10 and line.override_by == marc
+    assert line.discount is not None and line.discount.reason == "abîmé" and resumed.total == total
+    assert any("prix modifié par Marc conservé" in n for n in notes)

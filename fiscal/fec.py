@@ -4,7 +4,7 @@ One accounting entry (écriture) per ticket of the TICKET journal — training t
 sales and are left out. Each entry is balanced (debit = credit, checked before anything is written):
 
     debit   the tender accounts, net of the change given back (cash 531000, card 511500, cheque 511200,
-            voucher i.e. credit note 419100, meal vouchers 511300, holiday vouchers 511400,
+            voucher i.e. credit note 419100, meal vouchers 511300, holiday vouchers 511400, loyalty rewards 709000,
             transfer 512000; any other type 471000)
     credit  the sales accounts, HT, one line per VAT rate (707200 at 20 %, 707100 at 10 %…)
     credit  the VAT collected, one line per VAT rate (445714 at 20 %, 445713 at 10 %…)
@@ -82,6 +82,7 @@ DEFAULT_FEC_ACCOUNTS: dict[str, Any] = {
         "meal_voucher": _account("511300", "Titres-restaurant à encaisser"),
         "meal_voucher_card": _account("511300", "Titres-restaurant à encaisser"),
         "holiday_voucher": _account("511400", "Chèques vacances à encaisser"),
+        "loyalty": _account("709000", "Remises fidélité accordées"),
         "transfer": _account("512000", "Banque"),
     },
     "tender_default": _account("471000", "Règlements à classer"),

@@ -32,6 +32,7 @@ TENDER_LABELS = {
     "meal_voucher": "Ticket restaurant",
     "meal_voucher_card": "Ticket restaurant (carte)",
     "holiday_voucher": "Chèques vacances",
+    "loyalty": "Cagnotte fidélité",
     "transfer": "Virement",
     "other": "Autre",
 }

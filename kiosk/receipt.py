@@ -72,7 +72,9 @@ def _tender_rows(tender: dict[str, Any]) -> Document:
     return rows
 
 
-def sale_receipt(config: Config, sale: CompletedSale, duplicate: int | None = None) -> Document:
+def sale_receipt(
+    config: Config, sale: CompletedSale, duplicate: int | None = None, loyalty: list[str] | None = None
+) -> Document:
     """The receipt of a sale; `duplicate` = k prints it as « DUPLICATA n°k » (a journaled reprint)."""
     body = sale.body
     local = sale.when
@@ -119,6 +121,9 @@ def sale_receipt(config: Config, sale: CompletedSale, duplicate: int | None = No
     if body.get("change"):
         doc.append(Columns("Rendu", format_eur(body["change"]), bold=True))
     doc.append(Rule())
+    if loyalty:  # the customer's loyalty summary, once the sale is attached to them (not fiscal content)
+        doc += [Text(line) for line in loyalty]
+        doc.append(Rule())
     doc += [Text(line, align="center") for line in config.raw["receipt"]["footer"]]
     doc.append(Feed(1))
     doc.append(Barcode(sale.number, kind="CODE128"))

@@ -48,6 +48,7 @@ from .parked import ParkedTickets
 from .print_queue import PrintQueue
 from .sale.checkout import CheckoutService
 from .sale.refunds import RefundService
+from .sale.tenders import LOYALTY
 from .staff import StaffService
 from .stock import StockService
 from .store import Meta, open_database
@@ -147,6 +148,7 @@ class Till:
         self.checkout.listeners.append(
             lambda conn, sale: self.loyalty.on_ticket(conn, sale.number, sale.body, sale.when)
         )
+        self.checkout.tender_handlers[LOYALTY] = self.loyalty.redeem_tender
         self.cash = CashService(self.db, self.ledger, self.clock)
         self.parked = ParkedTickets(self.db, self.ledger, self.clock, self.catalogue)
         self.clock_behind: str | None = None

@@ -237,3 +237,33 @@ def test_cli_lists_exports_erases_and_prints_the_notice(
     assert main(["--data-dir", data, "loyalty", "stats", "--json"]) == 0
     assert '"members": 0' in capsys.readouterr().out
     assert main(["--data-dir", data, "fiscal", "verify"]) == 0
+
+
+def test_the_reward_tender_leaves_the_ledger_with_the_ticket_or_not_at_all(till: Till) -> None:
+    from kiosk.sale.checkout import PaymentError, Tender
+
+    till.loyalty.set_up(MARC, "percent", "5 %", {"rate_bp": 500})
+    customer = enrol(till)
+    till.loyalty.adjust(MARC, customer, 300, 0, "bienvenue")
+    bread = article(till, "boulangerie")
+    basket = Basket()
+    basket.add_article(bread, Decimal(3))
+    too_much = [Tender("loyalty", 400, str(customer)), Tender("cash", basket.total - 400)]
+    with pytest.raises(PaymentError, match="au plus 3,00 €"):
+        till.checkout.complete(basket, too_much, 0, CAMILLE)
+    assert (
+        till.db.execute_sql("SELECT COUNT(*) FROM fiscal_record WHERE journal = 'TICKET'").fetchone()[0] == 0
+    )
+    assert till.loyalty.balance(customer).kitty_cents == 300
+    till.checkout.training = True
+    with pytest.raises(PaymentError, match="mode formation"):
+        till.checkout.complete(
+            basket, [Tender("loyalty", 100, str(customer)), Tender("cash", basket.total - 100)], 0, CAMILLE
+        )
+    till.checkout.training = False
+    sale = till.checkout.complete(
+        basket, [Tender("loyalty", 300, str(customer)), Tender("cash", basket.total - 300)], 0, CAMILLE
+    )
+    assert till.loyalty.balance(customer).kitty_cents == 0
+    assert {"type": "loyalty", "amount": 300} in sale.body["tenders"]
+    assert verify_database(till.db.connection()).ok

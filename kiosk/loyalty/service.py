@@ -18,6 +18,9 @@ from fiscal.timeutil import stamp
 
 from ..money import format_eur
 from ..permissions import HasRole, require
+from ..sale.basket import Basket
+from ..sale.tenders import PaymentError, Tender
+from ..store import Category
 from .directory import CustomerDirectory, CustomerError
 from .models import Customer, CustomerSale, LoyaltyEntry, Programme
 from .programmes import (
@@ -290,6 +293,27 @@ class LoyaltyService:
             self.attach(customer_id, number, int(body.get("total", 0)), body, when)
         except (LoyaltyError, CustomerError):
             return  # the refund must go through; the ledger can be adjusted by hand
+
+    def basket_lines(self, basket: Basket) -> list[Line]:
+        """The basket's lines as loyalty sees them (after discounts), for the reward's cap."""
+        flags = {
+            row.key: frozenset(f for f in row.flags.split(",") if f)
+            for row in Category.select(Category.key, Category.flags)
+        }
+        lines = []
+        for line, amount in zip(basket.lines, basket.final_amounts(), strict=True):
+            category = line.category if line.article_id is not None else ""
+            units = 1 if line.sold_by_weight else int(line.qty)
+            lines.append(Line(line.reference, category, flags.get(category, frozenset()), amount, units))
+        return lines
+
+    def redeem_tender(self, tender: Tender, ticket: str, when: datetime, basket: Basket) -> None:
+        """Checkout's handler of the « Cagnotte fidélité » tender, inside the ticket's transaction: the
+        reward leaves the customer's ledger with the sale, or the sale does not happen."""
+        try:
+            self.redeem(int(tender.ref), tender.amount, ticket, self.basket_lines(basket))
+        except LoyaltyError as exc:
+            raise PaymentError(str(exc)) from None
 
     # -- rewards ---------------------------------------------------------------------------------------
     def reward_available(

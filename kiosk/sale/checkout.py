@@ -167,6 +167,9 @@ class CheckoutService:
         # Called inside the ticket's transaction (stock movements, outbox events, loyalty lines): what they
         # write commits with the ticket or not at all. A listener that raises cancels the sale.
         self.listeners: list[Callable[[sqlite3.Connection, CompletedSale], None]] = []
+        # Tender kinds settled by another service inside the ticket's transaction (raising cancels the
+        # sale): (tender, ticket number, time, basket).
+        self.tender_handlers: dict[str, Callable[[Tender, str, datetime, Basket], None]] = {}
         self.credit_notes = CreditNoteService(db, clock)
         self.max_discount_percent = 10  # discounts above this % need a manager's PIN
         self.meal_voucher_max = 2500  # cents of meal vouchers accepted per ticket
@@ -186,13 +189,20 @@ class CheckoutService:
         return ticket_number(self.ledger.till, (head.seq if head else 0) + 1, self.training)
 
     def _voucher_entries(
-        self, conn: sqlite3.Connection, tenders: list[Tender], number: str, when: datetime
+        self, conn: sqlite3.Connection, tenders: list[Tender], number: str, when: datetime, basket: Basket
     ) -> list[dict[str, Any]]:
         """The tenders' body entries; credit notes spent (the rest of a partly used one becomes a new
         credit note, named after this ticket). Inside the ticket's transaction."""
         entries: list[dict[str, Any]] = []
         for tender in tenders:
             entry: dict[str, Any] = {"type": tender.kind, "amount": tender.amount}
+            handler = self.tender_handlers.get(tender.kind)
+            if handler is not None:  # e.g. the loyalty reward, spent from the customer's ledger
+                if self.training:
+                    raise PaymentError(
+                        f"{TENDER_LABELS[tender.kind]} indisponible en mode formation : choisissez un autre règlement."
+                    )
+                handler(tender, number, when, basket)
             if tender.kind == VOUCHER:
                 try:
                     note = self.credit_notes.usable(tender.ref, when.date(), training=self.training)
@@ -251,7 +261,7 @@ class CheckoutService:
         conn = self.db.connection()
         with self.db.atomic():
             number = self.next_number(conn)
-            body["tenders"] = self._voucher_entries(conn, tenders, number, when)
+            body["tenders"] = self._voucher_entries(conn, tenders, number, when, basket)
             record = record_ticket(self.ledger, conn, body, training=self.training, when=when)
             sale = CompletedSale(record=record, body=record.data(), when=when)
             if sale.number != number:  # the credit notes were named after another ticket

@@ -18,6 +18,7 @@ from .basket import Basket
 
 CASH, CARD, CHEQUE, VOUCHER = "cash", "card", "cheque", "voucher"
 MEAL, MEAL_CARD, HOLIDAY = "meal_voucher", "meal_voucher_card", "holiday_voucher"
+LOYALTY = "loyalty"  # the customer's loyalty reward (kitty or free article); ref = the customer's id
 TENDER_LABELS = {
     CASH: "Espèces",
     CARD: "Carte bancaire",
@@ -26,6 +27,7 @@ TENDER_LABELS = {
     MEAL: "Ticket restaurant",
     MEAL_CARD: "Ticket restaurant (carte)",
     HOLIDAY: "Chèques vacances",
+    LOYALTY: "Cagnotte fidélité",
 }
 MEAL_KINDS = frozenset({MEAL, MEAL_CARD})
 MAX_CHANGE_CENTS = 50_000  # more than 500,00 € to give back: the amount given was mistyped
@@ -70,6 +72,8 @@ def check_tenders(
             raise PaymentError(f"{TENDER_LABELS[tender.kind]} : montant invalide, saisissez-le de nouveau.")
         if tender.kind == VOUCHER and not tender.ref:
             raise PaymentError("Avoir : scannez ou saisissez le numéro de l'avoir.")
+        if tender.kind == LOYALTY and not tender.ref.isdigit():
+            raise PaymentError("Cagnotte fidélité : choisissez d'abord le client.")
     cash = sum(t.amount for t in tenders if t.kind == CASH)
     other = sum(t.amount for t in tenders if t.kind != CASH)
     paid = cash + other
@@ -93,6 +97,8 @@ def check_tenders(
     refs = [t.ref for t in tenders if t.kind == VOUCHER]
     if len(set(refs)) != len(refs):
         raise PaymentError("Cet avoir est déjà compté dans ce paiement.")
+    if sum(1 for t in tenders if t.kind == LOYALTY) > 1:
+        raise PaymentError("La récompense fidélité ne s'utilise qu'une fois par ticket.")
 
 
 class PaymentPlan:

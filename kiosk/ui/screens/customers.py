@@ -125,6 +125,33 @@ class CustomerPickerScreen(ModalScreen[int | None]):
         self.dismiss(None)
 
 
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question (the customer's consent to use their reward...): Entrée or « Oui », Échap « Non »."""
+
+    BINDINGS = [Binding("escape", "answer(False)", "Non", id="confirm.no")]
+
+    def __init__(self, question: str):
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm"):
+            yield Static(Content(self.question), id="confirm-question")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Oui", id="confirm-yes", variant="success")
+                yield Button("Non", id="confirm-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-yes", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 class CustomerFormScreen(ModalScreen[int | None]):
     """Create (only the mobile number is mandatory, consent asked) or rectify a customer."""
 

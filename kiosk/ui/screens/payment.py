@@ -20,6 +20,8 @@ from drivers.display import change_lines, item_lines
 from drivers.payment import NoTerminal, PaymentResult
 from fiscal.journal import ClockWentBack, FiscalError
 
+from ...loyalty.directory import CustomerError
+from ...loyalty.service import LoyaltyError
 from ...money import AmountError, format_eur, parse_amount
 from ...permissions import PermissionDenied
 from ...receipt import credit_note_receipt, sale_receipt
@@ -28,10 +30,22 @@ from ...sale.basket import Basket
 from ...sale.checkout import CompletedSale, PaymentError, Tender
 from ...sale.credit_notes import CreditNoteView
 from ...sale.discounts import DiscountError, check_basket
-from ...sale.tenders import CARD, CASH, CHEQUE, HOLIDAY, MEAL, MEAL_CARD, TENDER_LABELS, VOUCHER, PaymentPlan
+from ...sale.tenders import (
+    CARD,
+    CASH,
+    CHEQUE,
+    HOLIDAY,
+    LOYALTY,
+    MEAL,
+    MEAL_CARD,
+    TENDER_LABELS,
+    VOUCHER,
+    PaymentPlan,
+)
 from ...staff import StaffMember
 from ..widgets import TouchKey
 from .codes import CodeDialog
+from .customers import ConfirmDialog, CustomerPickerScreen
 from .dialogs import CardOutcomeDialog
 from .send_receipt import offer_digital_receipt, print_manual_slip
 
@@ -69,6 +83,7 @@ TENDER_KEYS = {
     "pay-meal": (MEAL, "Ticket resto (F11)"),
     "pay-meal-card": (MEAL_CARD, "TR carte (ctrl+t)"),
     "pay-holiday": (HOLIDAY, "Chq vacances (F12)"),
+    "pay-loyalty": (LOYALTY, "Fidélité (ctrl+f)"),
 }
 
 
@@ -87,6 +102,13 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         Binding("ctrl+t", "card('meal_voucher_card')", "TR carte", id="pay.mealcard", show=False),
         Binding("f12", "tender('holiday_voucher')", "Chq vac.", id="pay.holiday", tooltip="Chèques vacances"),
         Binding("ctrl+z", "remove_last", "Retirer", id="pay.remove", tooltip="Retirer le dernier règlement"),
+        Binding(
+            "ctrl+f",
+            "loyalty",
+            "Fidélité",
+            id="pay.loyalty",
+            tooltip="Client fidélité : utiliser sa cagnotte, ou lui rattacher la vente",
+        ),
         Binding("f5", "preset(0)", "5 €", id="pay.p0", show=False),
         Binding("f6", "preset(1)", "10 €", id="pay.p1", show=False),
         Binding("f7", "preset(2)", "20 €", id="pay.p2", show=False),
@@ -106,6 +128,9 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.card_kind = CARD
         self.credit_note = credit_note or basket.credit_note  # an exchange's credit note, spent at once
         self.plan = PaymentPlan(basket.total, meal_eligible=0, meal_max=0)
+        self.customer_id: int | None = None  # the loyalty customer, chosen while paying or after
+        self.card_pan: str | None = None  # what the terminal returned of the card (masked), for loyalty
+        self.loyalty_lines: list[str] = []
 
     @property
     def kiosk(self) -> KioskApp:
@@ -114,6 +139,8 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """F11 and F12 take meal and holiday vouchers while paying, then send the receipt by e-mail or
         SMS once the sale is made: each key runs the binding of the current phase."""
+        if action == "loyalty":
+            return True
         if action in ("tender", "card", "remove_last", "preset"):
             return self.sale is None
         if action in ("email_ticket", "sms_ticket", "print_ticket", "no_ticket"):
@@ -167,6 +194,9 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
                     yield Button("E-mail (F11)", id="ticket-email")
                     yield Button("SMS (F12)", id="ticket-sms")
                     yield Button("Ticket manuel", id="ticket-manual")
+                with Horizontal(classes="dialog-buttons", id="ticket-loyalty-row"):
+                    yield Button("Client fidélité (ctrl+f)", id="ticket-loyalty")
+                    yield Static("", id="loyalty-status")
 
     def on_mount(self) -> None:
         checkout = self.kiosk.till.checkout
@@ -248,6 +278,8 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
             self.remove_tender(int(event.button.name or 0))
         elif button_id == "pay-ok":
             self.validate_payment()
+        elif button_id in ("pay-loyalty", "ticket-loyalty"):
+            self.action_loyalty()
         elif button_id in ("pay-card", "pay-meal-card"):
             self.action_card(TENDER_KEYS[button_id][0])
         elif button_id in TENDER_KEYS:
@@ -403,6 +435,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         ) in self.sale.issued_credit_notes():  # the customer's money: always printed
             doc = credit_note_receipt(self.kiosk.till.config, self.sale, number, amount, expires)
             self.kiosk.print_receipt(f"Avoir {number}", self.kiosk.till.render(doc).data)
+        self.loyalty_after_sale()
         if self.kiosk.till.config.get("receipt.auto_print"):
             self.action_print_ticket()
 
@@ -456,6 +489,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.card_busy = False
         self.query_one("#card-status", Static).update("")
         if result.outcome == "approved":
+            self.card_pan = result.masked_pan or self.card_pan
             self.query_one("#pay-entry").display = True
             self.take(self.card_kind, result.amount_cents)
         elif result.outcome == "unknown":
@@ -481,11 +515,98 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.query_one("#given", Input).focus()
         self._error("Paiement carte non encaissé : le panier est intact, choisissez un autre règlement.")
 
+    # -- loyalty ---------------------------------------------------------------------------------
+    def action_loyalty(self) -> None:
+        """While paying: the customer's reward as a tender (their consent asked). Once the sale is made:
+        attach it to a customer of the directory (the seed's « Souhaitez-vous ajouter la transaction à
+        un des clients de l'annuaire ? »), who earns what the programme gives."""
+        if self.kiosk.till.checkout.training:
+            self._error("Fidélité indisponible en mode formation.")
+            return
+        if self.card_busy:
+            return
+        if self.sale is not None:
+            if self.customer_id is None:
+                self.app.push_screen(CustomerPickerScreen(attach=True), self._attach_chosen)
+            return
+        self.app.push_screen(CustomerPickerScreen(attach=True), self._reward_for)
+
+    def _reward_for(self, customer_id: int | None) -> None:
+        if customer_id is None:
+            return
+        till = self.kiosk.till
+        self.customer_id = customer_id
+        name = till.customers.get(customer_id).display_name
+        cents, _, note = till.loyalty.reward_available(customer_id, till.loyalty.basket_lines(self.basket))
+        cents = min(cents, self.plan.remaining)
+        if cents <= 0:
+            self._error(
+                f"{name} : aucune récompense à utiliser ({note or 'cagnotte vide'}). "
+                "La vente lui sera rattachée."
+            )
+            return
+        question = f"Utiliser {format_eur(cents)} de la cagnotte de {name} ?"
+        if note:
+            question += f"\n{note}"
+
+        def consent(yes: bool | None) -> None:
+            if yes:
+                self.take(LOYALTY, cents, str(customer_id))
+
+        self.app.push_screen(ConfirmDialog(question), consent)
+
+    def loyalty_after_sale(self) -> None:
+        """The sale goes to the customer chosen while paying, or to the one its card is linked to."""
+        till = self.kiosk.till
+        if till.checkout.training or self.sale is None:
+            self.query_one("#ticket-loyalty-row").display = False
+            return
+        customer = self.customer_id
+        recognised = False
+        if customer is None and self.card_pan:
+            found = till.customers.by_card(self.card_pan)
+            customer, recognised = (found.id, True) if found is not None else (None, False)
+        if customer is not None:
+            self.attach(customer, recognised)
+
+    def _attach_chosen(self, customer_id: int | None) -> None:
+        if customer_id is not None:
+            self.attach(customer_id, recognised=False)
+
+    def attach(self, customer_id: int, recognised: bool) -> None:
+        till = self.kiosk.till
+        assert self.sale is not None
+        status = self.query_one("#loyalty-status", Static)
+        try:
+            summary = till.loyalty.attach(
+                customer_id, self.sale.number, self.sale.total, self.sale.body, self.sale.when
+            )
+        except LoyaltyError as exc:
+            status.update(Content(str(exc)))
+            return
+        self.customer_id = customer_id
+        name = till.customers.get(customer_id).display_name
+        said = [f"Client reconnu par sa carte : {name}" if recognised else f"Vente rattachée à {name}"]
+        if self.card_pan and not recognised:
+            try:
+                till.customers.link_card(customer_id, self.card_pan)
+                said.append(f"carte •••• {self.card_pan[-4:]} liée")
+            except CustomerError:
+                pass  # linked to someone else, or no usable number: the sale is attached all the same
+        if summary is not None:
+            self.loyalty_lines = summary.receipt_lines()
+            said.append(" ; ".join(self.loyalty_lines[1:]))
+            if summary.full:
+                self.app.bell()
+        status.update(Content(" — ".join(said)))
+        self.query_one("#ticket-loyalty", Button).display = False
+
     # -- receipt ---------------------------------------------------------------------------------
     def action_print_ticket(self) -> None:
         if self.sale is None:
             return
-        rendered = self.kiosk.till.render(sale_receipt(self.kiosk.till.config, self.sale))
+        receipt = sale_receipt(self.kiosk.till.config, self.sale, loyalty=self.loyalty_lines)
+        rendered = self.kiosk.till.render(receipt)
         self.kiosk.print_receipt(f"Ticket {self.sale.number}", rendered.data)
         self.dismiss(PaymentOutcome(self.sale, rendered.text))
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .catalogue import PLU_PREFIX
 from .demo_catalogue import ARTICLES, CATEGORIES
+from .loyalty.models import Customer
 from .store import Article, Barcode, Category, Meta, User
 from .till import Till
 
@@ -100,3 +101,39 @@ def open_demo_till(data_dir: Path, clock: Callable[[], datetime] | None = None) 
     till = Till.open(data_dir, clock=clock)
     init_demo(till)
     return till
+
+
+# Fictitious customers: the 06 39 98 xx xx numbers are reserved by ARCEP for fiction, never allocated.
+DEMO_CUSTOMERS = (
+    ("06 39 98 00 01", "Hélène", "Durand"),
+    ("06 39 98 00 02", "Marc", "Lefèvre"),
+    ("06 39 98 00 03", "Inès", "Moreau"),
+    ("06 39 98 00 04", "Jules", "Garnier"),
+    ("06 39 98 00 05", "Chloé", "Fabre"),
+    ("06 39 98 00 06", "Louis", "Chevalier"),
+    ("06 39 98 00 07", "Emma", "Roux"),
+    ("06 39 98 00 08", "Hugo", "Bonnet"),
+)
+
+
+def init_demo_loyalty(till: Till) -> bool:
+    """The demo shop's loyalty programme (5 % in a kitty, full at 10 €) and a few fictitious customers;
+    False when a programme is already set up."""
+    if till.loyalty.programme() is not None:
+        return False
+    admin = next(m for m in till.staff.members() if m.role == "admin")
+    till.loyalty.set_up(admin, "percent", "Cagnotte du marché", {"rate_bp": 500, "full_at_cents": 1000})
+    now = till.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with till.db.atomic():  # stored as is: these fiction numbers are not valid for phonenumbers, by design
+        for phone, first, last in DEMO_CUSTOMERS:
+            e164 = "+33" + phone.replace(" ", "")[1:]
+            if not Customer.select().where(Customer.phone == e164).exists():
+                Customer.create(
+                    phone=e164,
+                    first_name=first,
+                    last_name=last,
+                    consent_utc=now,
+                    consent_text="demo",
+                    created_utc=now,
+                )
+    return True

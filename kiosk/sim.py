@@ -107,7 +107,9 @@ def _refund(
     return till.refunds.refund(sale, {line.index: qty}, tender, cashier, manager)
 
 
-def simulate_sales(till: Till, count: int, seed: int = 0, step: timedelta | None = None) -> SimSummary:
+def simulate_sales(
+    till: Till, count: int, seed: int = 0, step: timedelta | None = None, park: bool = True
+) -> SimSummary:
     """Ring up `count` varied tickets (sales, and a few refunds as credit notes or cash, those credit
     notes spent later); with `step`, a SimClock moves on by that much after each."""
     if not till.is_demo:
@@ -122,6 +124,13 @@ def simulate_sales(till: Till, count: int, seed: int = 0, step: timedelta | None
     summary = SimSummary()
     sold: list[CompletedSale] = []
     notes: list[str] = []
+    waiting: list[int] = []  # parked sales, resumed a few customers later
+    programme = till.loyalty.programme()
+    members = (
+        [c.id for c in till.customers.search("", limit=1000)]
+        if programme is not None and programme.state == "active"
+        else []
+    )
     for _ in range(count):
         cashier = rng.choice(cashiers)
         done = None
@@ -130,10 +139,21 @@ def simulate_sales(till: Till, count: int, seed: int = 0, step: timedelta | None
             if done is not None:
                 notes += [number for number, _, _ in done.issued_credit_notes()]
         if done is None:
-            basket = _basket(till, rng, articles, managers)
+            basket = None
+            if waiting and rng.randrange(3) == 0:  # the customer is back: their parked sale is resumed
+                basket, _ = till.parked.resume(cashier, waiting.pop(0))
+            if basket is None or basket.is_empty:
+                basket = _basket(till, rng, articles, managers)
+                if (
+                    park and rng.randrange(100) < 4
+                ):  # forgot something: this sale waits, the next customer is served
+                    waiting.append(till.parked.park(cashier, basket, f"Client {len(waiting) + 1}").id)
+                    basket = _basket(till, rng, articles, managers)
             tenders, change = _pay(till, basket, rng, notes)
             done = till.checkout.complete(basket, tenders, change, cashier)
             sold.append(done)
+            if members and not till.checkout.training and rng.randrange(10) < 3:  # a loyalty member
+                till.loyalty.attach(rng.choice(members), done.number, done.total, done.body, done.when)
             notes += [number for number, _, _ in done.issued_credit_notes()]  # the rest of a credit note
         summary.tickets += 1
         summary.total += done.total
@@ -184,7 +204,9 @@ def simulate_days(till: Till, count: int, days: int, seed: int = 0) -> SimSummar
             start = min(start, datetime.combine(day, time(0, 0), tz))
         clock.now = start
         step = (end - start) / max(n, 1)
-        part = simulate_sales(till, n, seed=seed * 100_003 + index, step=step)
+        # No parked sales here: parking is journaled (JET), and these days are earlier than the JET of
+        # the demo's creation.
+        part = simulate_sales(till, n, seed=seed * 100_003 + index, step=step, park=False)
         total.tickets += part.tickets
         total.total += part.total
     return total

@@ -188,7 +188,7 @@ def test_day_closure_equals_the_sum_of_its_tickets(span: tuple[Till, Clock]) -> 
     vat, tenders = _expected_day(tickets)
     assert _vat_of(body) == vat
     assert _tenders_of(body) == tenders
-    assert set(tenders) == {"card", "cash"}
+    assert len(tenders) >= 2 and "cash" in tenders  # several tender kinds, each summed
     assert body["tickets"] == len(tickets) == 6
     assert body["returns_count"] == 0
     assert body["net"] == record.total == sum(t["total"] for t in tickets) == sum(tenders.values())

@@ -184,10 +184,12 @@ def _config_check(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _demo_init(till) -> int:  # type: ignore[no-untyped-def]
-    from ..demo import NotADemoDirectory, init_demo
+    from ..demo import NotADemoDirectory, init_demo, init_demo_loyalty
 
     try:
         created = init_demo(till)
+        if till.is_demo:
+            init_demo_loyalty(till)
     except NotADemoDirectory as exc:
         print(exc, file=sys.stderr)
         return 1

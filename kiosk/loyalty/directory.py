@@ -175,7 +175,11 @@ class CustomerDirectory:
         fields: dict[str, Any] = self._fields(
             values["first_name"], values["last_name"], values["email"], values["birth"], values["address"]
         )
-        if "phone" in changes:
+        same_phone = re.sub(r"\D", "", changes.get("phone", "")) in (
+            re.sub(r"\D", "", display_phone(current.phone)),
+            re.sub(r"\D", "", current.phone),
+        )
+        if "phone" in changes and not same_phone:
             try:
                 fields["phone"] = normalise_mobile(changes["phone"], self.region)
             except PhoneError as exc:

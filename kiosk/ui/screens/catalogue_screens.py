@@ -128,7 +128,7 @@ class ArticleForm(ModalScreen[int | None]):
         draft = ArticleDraft(
             name=self.value("art-name"),
             reference=self.value("art-reference"),
-            category=str(category) if category is not Select.BLANK else "",
+            category=category if isinstance(category, str) else "",
             barcodes=self.value("art-barcodes"),
             vat=format_rate(int(str(self.query_one("#art-vat", Select).value))),
             price=self.value("art-price"),

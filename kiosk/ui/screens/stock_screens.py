@@ -179,7 +179,7 @@ class StockScreen(ModalScreen[None]):
     def refresh_table(self) -> None:
         stock = self.kiosk.till.stock
         category = self.query_one("#stock-category", Select).value
-        key = str(category) if category is not Select.BLANK else None
+        key = category if isinstance(category, str) else None  # Select.NULL: all categories
         self.lines = stock.lines(category=key)
         if self.alerts_only:
             self.lines = [line for line in self.lines if line.alert]

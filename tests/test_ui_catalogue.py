@@ -274,3 +274,27 @@ async def test_favourite_keys_follow_the_catalogue(till: Till) -> None:
         await pilot.pause()
         await pilot.click(f"#fav-{new_id}")
         assert basket_rows(app)[0][0] == "Bouquet du jour"
+
+
+async def test_new_article_with_the_keyboard(till: Till) -> None:
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await open_menu_entry(pilot, app, "catalogue")
+        await pilot.press("f2")
+        assert isinstance(app.screen, ArticleForm)
+        await pilot.press(*"Panier en osier", "tab", *"OSIER-1", "tab", "enter", "down", "enter")
+        await pilot.press("tab", *OTHER_CODE, "tab", "tab", *"24,90", "tab", *"11", "tab", *"2")
+        await pilot.press("f12")
+        assert isinstance(app.screen, CatalogueScreen)
+        assert "Article enregistré : Panier en osier" in text_of(app, "#catalogue-message")
+        article = Article.get(Article.reference == "OSIER-1")
+        first_category = till.catalogue.categories()[0].key
+        assert (article.price_cents, article.cost_cents, article.vat_bp, article.category.key) == (
+            2490,
+            1100,
+            2000,
+            first_category,
+        )
+        assert till.catalogue.by_code(OTHER_CODE).name == "Panier en osier"  # type: ignore[union-attr]
+        assert till.stock.line(article.id).threshold_milli == 2000  # type: ignore[union-attr]

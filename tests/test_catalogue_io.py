@@ -222,6 +222,13 @@ def test_cli_dry_run_writes_nothing_and_import_asks(till: Till, tmp_path: Path, 
     monkeypatch.setattr("builtins.input", lambda _: "o")
     assert main([*data, "catalogue", "import", str(path)]) == 0
     assert "3 créés" in capsys.readouterr().out
+    assert main([*data, "catalogue", "export", str(tmp_path / "export.xlsx")]) == 0
+    assert "articles exportés" in capsys.readouterr().out
+    assert main([*data, "catalogue", "template", str(tmp_path / "modele.xlsx")]) == 0
+    assert main([*data, "catalogue", "import", str(tmp_path / "modele.xlsx"), "--dry-run"]) == 0
+    assert "Articles créés : 1" in capsys.readouterr().out
+    assert main([*data, "catalogue", "import", str(tmp_path / "absent.xlsx"), "--dry-run"]) == 1
+    assert "Fichier introuvable" in capsys.readouterr().err
     reopened = Till.open(till.data_dir)
     try:
         assert reopened.catalogue.by_code(GOOD) is not None

@@ -38,6 +38,10 @@ CATALOGUE_CSS = """
 #article-form, #category-form { width: 90%; max-width: 90; }
 #article-form Input, #article-form Select { width: 1fr; }
 .form-row { height: auto; }
+.form-row Input { width: 1fr; }
+#catalogue-filters { height: auto; }
+#catalogue-filters Input { width: 1fr; }
+#catalogue-filters Checkbox { width: auto; }
 .form-label { width: 16; padding-top: 1; }
 #sheet { width: 70; }
 #sheet-scroll { height: auto; max-height: 24; }
@@ -52,7 +56,7 @@ def _cents_text(cents: int | None) -> str:
 class ArticleForm(ModalScreen[int | None]):
     """Create or edit an article; dismisses with its id once saved."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [
         Binding("f12", "save", "Enregistrer", id="article.save"),
         Binding("escape", "dismiss(None)", "Annuler", id="article.cancel"),
@@ -160,7 +164,7 @@ class ArticleForm(ModalScreen[int | None]):
 
 
 class CategoryForm(ModalScreen[str | None]):
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="category.cancel")]
 
     def __init__(self, manager: StaffMember, key: str | None = None):
@@ -226,7 +230,7 @@ class CategoryForm(ModalScreen[str | None]):
 class ProductSheet(ModalScreen[None]):
     """Everything about one article: prices, VAT, barcodes, category, stock and its last movements."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Fermer", id="sheet.close")]
 
     def __init__(self, article_id: int):
@@ -293,7 +297,7 @@ class ProductSheet(ModalScreen[None]):
 class CatalogueScreen(ModalScreen[None]):
     """Articles (searchable list) and categories, for a manager."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [
         Binding("f2", "new_article", "Nouvel article", id="catalogue.new"),
         Binding("f3", "edit_article", "Modifier", id="catalogue.edit"),
@@ -320,14 +324,16 @@ class CatalogueScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog catalogue-screen", id="catalogue"):
             yield Label("Catalogue", classes="section-title")
-            yield Input(placeholder="Chercher : nom, référence ou code-barres", id="catalogue-search")
-            yield Checkbox("Montrer les articles archivés", id="show-archived")
+            with Horizontal(id="catalogue-filters"):
+                yield Input(placeholder="Chercher : nom, référence ou code-barres", id="catalogue-search")
+                yield Checkbox("Archivés", id="show-archived", tooltip="Montrer aussi les articles archivés")
             yield DataTable(id="catalogue-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="catalogue-message")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Nouveau (F2)", id="article-new", variant="success")
                 yield Button("Modifier (F3)", id="article-edit", variant="primary")
                 yield Button("Supprimer (F8)", id="article-remove", variant="error")
+            with Horizontal(classes="dialog-buttons"):
                 yield Button("Déclinaisons (F5)", id="show-variants")
                 yield Button("Catégories (F4)", id="show-categories")
                 yield Button("Fermer", id="catalogue-close")
@@ -480,7 +486,7 @@ class CatalogueScreen(ModalScreen[None]):
 class VariantDialog(ModalScreen[ArticleView | None]):
     """Which variant of a model article is sold: arrows and Entrée, or touch."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="variant.cancel")]
 
     def __init__(self, name: str, variants: list[ArticleView]):
@@ -517,7 +523,7 @@ class VariantsScreen(ModalScreen[None]):
     """The variants of a model article: add sizes × colours at once (each with its own barcode, price
     delta and stock), see them, archive or delete one."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [
         Binding("f8", "remove", "Supprimer", id="variants.remove"),
         Binding("escape", "dismiss(None)", "Fermer", id="variants.close"),

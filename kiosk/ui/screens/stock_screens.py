@@ -38,7 +38,7 @@ STOCK_CSS = """
 class MovementDialog(ModalScreen[tuple[str, Decimal, str] | None]):
     """« Mouvement » for one article: kind, quantity added (12) or taken away (-3), reason."""
 
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="movement.cancel")]
 
     def __init__(self, line: StockLine):
@@ -92,7 +92,7 @@ class MovementDialog(ModalScreen[tuple[str, Decimal, str] | None]):
 
 
 class ThresholdDialog(ModalScreen[str | None]):
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="threshold.cancel")]
 
     def __init__(self, line: StockLine):
@@ -124,7 +124,7 @@ class ThresholdDialog(ModalScreen[str | None]):
 class StockScreen(ModalScreen[None]):
     """Every article's stock (or only those at their threshold), movements, thresholds, valuation."""
 
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [
         Binding("f2", "movement", "Mouvement", id="stock.move", tooltip="Ajouter ou retirer du stock"),
         Binding("f3", "threshold", "Seuil", id="stock.threshold", tooltip="Seuil d'alerte de l'article"),
@@ -290,7 +290,7 @@ class InventoryScreen(ModalScreen[None]):
     """Inventory count: scan (or type) each article found on the shelves, correct a count if needed,
     then post: only the differences with the stock become movements."""
 
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [
         Binding("f4", "set_count", "Quantité", id="inventory.qty", tooltip="Corriger la quantité comptée"),
         Binding("f12", "post", "Valider", id="inventory.post", tooltip="Enregistrer les écarts"),
@@ -448,7 +448,7 @@ class InventoryScreen(ModalScreen[None]):
 
 
 class CountDialog(ModalScreen[str | None]):
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="count.cancel")]
 
     def __init__(self, name: str, current: str):

@@ -303,3 +303,19 @@ async def test_new_article_with_the_keyboard(till: Till) -> None:
         )
         assert till.catalogue.by_code(OTHER_CODE).name == "Panier en osier"  # type: ignore[union-attr]
         assert till.stock.line(article.id).threshold_milli == 2000  # type: ignore[union-attr]
+
+
+async def test_every_button_fits_the_80x24_till_screen(till: Till) -> None:
+    app = KioskApp(till)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        for entry in ("catalogue_file", "stock", "inventory", "catalogue"):
+            await open_menu_entry(pilot, app, entry)
+            buttons = list(app.screen.query(Button))
+            assert buttons and all(
+                b.region.width and b.region.right <= 80 and b.region.bottom <= 24 for b in buttons
+            ), [(b.id, b.region) for b in buttons]
+            await pilot.press("escape")
+            if not isinstance(app.screen, SaleScreen):  # the inventory asks before leaving
+                await pilot.press("escape")
+            assert isinstance(app.screen, SaleScreen)

@@ -45,7 +45,7 @@ def _v3_print_queue(db: SqliteDatabase) -> None:
     db.create_tables([PrintJob])
 
 
-def _v4_catalogue_stock(db: SqliteDatabase) -> None:
+def _v4_catalogue_stock_variants(db: SqliteDatabase) -> None:
     """Stock as a ledger of movements (uuid ids: other tills merge them idempotently), its cached
     balance (rebuildable from the movements) and the alert thresholds; quantities in thousandths."""
     db.execute_sql(
@@ -79,7 +79,7 @@ MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v1_base,
     _v2_article_search,
     _v3_print_queue,
-    _v4_catalogue_stock,
+    _v4_catalogue_stock_variants,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -370,14 +370,16 @@ class InventoryScreen(ModalScreen[None]):
         assert self.count is not None
         self.confirming = False
         try:
-            article = self.kiosk.till.catalogue.by_code(code)
+            match = self.kiosk.till.catalogue.resolve(code)
         except BarcodeError as exc:
             self.say(str(exc), error=True)
             return
-        if article is None:
+        if match is None:
             self.say(f"Article inconnu : {code}. Vérifiez le code ou créez l'article.", error=True)
             return
-        line = self.count.add(article.id, article.reference, article.name)
+        article = match.article
+        qty = match.weight if match.weight is not None else Decimal(1)  # a scale label counts its weight
+        line = self.count.add(article.id, article.reference, article.name, qty)
         self.refresh_table(article.id)
         self.say(f"{article.name} : {format_stock(line.counted_milli)} compté(s).")
 

@@ -307,8 +307,27 @@ class CatalogueEditor:
                     (limit,),
                 )
             ]
-        sheets = (self.sheet(i) for i in ids)
-        return [s for s in sheets if s is not None]
+        return self._sheets(ids)
+
+    def _sheets(self, ids: list[int]) -> list[ArticleSheet]:
+        """The sheets of `ids`, in that order, in one query (the manager's list redraws per keystroke)."""
+        if not ids:
+            return []
+        rows = self.db.execute_sql(
+            f"SELECT {_VIEW_COLUMNS}, c.name, a.cost_cents, a.favourite, a.archived, s.threshold_milli, "
+            "COALESCE(sb.qty_milli, 0), (SELECT group_concat(code, ';') FROM "
+            "(SELECT code FROM barcode WHERE article_id = a.id ORDER BY code)) "
+            "FROM article a JOIN category c ON c.id = a.category_id "
+            "LEFT JOIN stock_alert s ON s.article_id = a.id LEFT JOIN stock_balance sb ON sb.article_id = a.id "
+            f"WHERE a.id IN ({','.join('?' * len(ids))})",
+            ids,
+        ).fetchall()
+        by_id = {}
+        for r in rows:
+            codes = tuple(r[13].split(";")) if r[13] else ()
+            view = _row_view((*r[:7], codes[0] if codes else None))
+            by_id[r[0]] = ArticleSheet(view, r[7], codes, r[8], bool(r[9]), bool(r[10]), r[11], r[12])
+        return [by_id[i] for i in ids if i in by_id]
 
     def save_article(self, member: Any, draft: ArticleDraft, article_id: int | None = None) -> int:
         """Create (article_id None) or update an article from the form; returns its id."""

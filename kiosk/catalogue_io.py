@@ -276,6 +276,7 @@ class ImportPlan:
     rejected: list[Rejected] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     empty_rows: int = 0
+    active_before: int = 0  # active articles before the import (to warn before archiving most of them)
 
     @property
     def writes(self) -> int:
@@ -293,6 +294,12 @@ class ImportPlan:
             + (f" ({', '.join(self.new_categories)})" if self.new_categories else ""),
             f"Lignes refusées : {len(self.rejected)}",
         ]
+        if self.archive and len(self.archive) * 2 > self.active_before:
+            lines.insert(
+                1,
+                f"ATTENTION : {len(self.archive)} des {self.active_before} articles en vente seraient archivés ; "
+                "vérifiez que c'est le bon fichier, ou importez en mode ajout.",
+            )
         if self.empty_rows:
             lines.append(f"Lignes vides ignorées : {self.empty_rows}")
         if self.ignored_columns:
@@ -601,6 +608,7 @@ def plan_import(
             plan.unchanged += 1
         else:
             plan.change.append((aid, row))
+    plan.active_before = sum(1 for record in existing.values() if not record[9])
     if mode == "replace":
         protected = {r.reference for r in rows} | {r.reference for r in plan.rejected if r.reference}
         for ref, record in existing.items():

@@ -142,6 +142,7 @@ def test_replace_mode_archives_what_disappeared_and_keeps_unreadable_rows(till: 
 
     plan = plan_import(till.db, path, "replace")
     assert len(plan.archive) == active - 2 and kept_refs[1] not in plan.archive_refs
+    assert f"ATTENTION : {active - 2} des {active} articles en vente seraient archivés" in plan.summary()[1]
     assert Article.select().where(Article.archived == True).count() == 0  # noqa: E712
     apply_import(till.db, plan)
     assert Article.select().count() == active + 1  # nothing deleted

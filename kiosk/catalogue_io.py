@@ -56,6 +56,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "model": ("Modèle", ("article modele", "reference modele", "ref modele", "parent")),
     "size": ("Taille", ("pointure", "size")),
     "colour": ("Couleur", ("coloris", "color", "colour")),
+    "image": ("Image", ("photo", "visuel", "image article")),
 }
 REQUIRED = ("name", "price", "vat")
 EXAMPLE = (
@@ -73,6 +74,7 @@ EXAMPLE = (
     "",
     "",
     "",
+    "creme-fraiche.png",
 )
 
 
@@ -257,10 +259,11 @@ class ArticleRow:
     favourite: bool
     threshold_milli: int | None
     stock_milli: int | None
-    has: frozenset[str]
+    has: frozenset[str]  # the optional columns present in the file (absent ones are left as they are)
     model: str = ""  # reference of the model article when this row is a variant
     size: str = ""
-    colour: str = ""  # the optional columns present in the file (absent ones are left as they are)
+    colour: str = ""
+    image: str = ""
 
 
 @dataclass
@@ -473,6 +476,7 @@ def _article_row(
         " ".join(_text(cell("model")).split()),
         " ".join(_text(cell("size")).split())[:30],
         " ".join(_text(cell("colour")).split())[:30],
+        _text(cell("image"))[:200],
     )
 
 
@@ -495,7 +499,7 @@ def plan_import(
         r[1]: r
         for r in db.execute_sql(
             "SELECT id, reference, name, category_id, vat_bp, price_cents, cost_cents, sold_by_weight, "
-            "favourite, archived FROM article"
+            "favourite, archived, image FROM article"
         )
     }
     owners: dict[str, tuple[int, str, bool]] = {
@@ -586,7 +590,7 @@ def plan_import(
         if current is None:
             plan.create.append(row)
             continue
-        aid, _, name, cat_id, vat, price, cost, by_weight, favourite, archived = current
+        aid, _, name, cat_id, vat, price, cost, by_weight, favourite, archived, image = current
         category_id = categories.get(_norm(row.category or DEFAULT_CATEGORY))
         same = (
             not archived
@@ -599,6 +603,7 @@ def plan_import(
             and ("favourite" not in row.has or bool(favourite) == row.favourite)
             and ("barcode" not in row.has or barcodes_of.get(aid, set()) == set(row.barcodes))
             and ("threshold" not in row.has or thresholds.get(aid) == row.threshold_milli)
+            and ("image" not in row.has or image == row.image)
             and (
                 "model" not in row.has
                 or variant_of.get(aid, ("", "", "")) == (row.model, row.size, row.colour)
@@ -750,6 +755,10 @@ def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id
             ((aid, r.threshold_milli) for aid, r in with_threshold if r.threshold_milli is not None),
         )
         conn.executemany("UPDATE article SET archived = 1 WHERE id = ?", ((aid,) for aid in plan.archive))
+        conn.executemany(
+            "UPDATE article SET image = ? WHERE id = ?",
+            ((r.image, aid) for aid, r in targets if "image" in r.has),
+        )
         with_model = [(aid, r) for aid, r in targets if "model" in r.has]
         if with_model:
             refs = dict(conn.execute("SELECT reference, id FROM article").fetchall())
@@ -782,7 +791,7 @@ def _headers() -> list[str]:
 
 def _widths(sheet: Any) -> None:
     for letter, width in zip(
-        "ABCDEFGHIJKLMN", (14, 36, 18, 16, 8, 10, 12, 14, 8, 14, 12, 14, 10, 12), strict=True
+        "ABCDEFGHIJKLMNO", (14, 36, 18, 16, 8, 10, 12, 14, 8, 14, 12, 14, 10, 12, 18), strict=True
     ):
         sheet.column_dimensions[letter].width = width
 
@@ -818,6 +827,7 @@ def write_template(path: Path) -> None:
         ("Modèle", "Pour une déclinaison (taille, couleur) : la référence de l'article modèle."),
         ("Taille", "La taille de la déclinaison (S, M, 38…)."),
         ("Couleur", "La couleur de la déclinaison."),
+        ("Image", "Le fichier de la photo de l'article, copié dans le dossier images/ des données."),
     ):
         help_sheet.append(list(line))
     help_sheet.column_dimensions["A"].width = 16
@@ -839,11 +849,11 @@ def export_rows(db: SqliteDatabase, include_archived: bool = False) -> Iterable[
     }
     query = (
         "SELECT a.id, a.reference, a.name, c.name, a.vat_bp, a.price_cents, a.cost_cents, a.sold_by_weight, "
-        "a.favourite FROM article a JOIN category c ON c.id = a.category_id "
+        "a.favourite, a.image FROM article a JOIN category c ON c.id = a.category_id "
         + ("" if include_archived else "WHERE a.archived = 0 ")
         + "ORDER BY c.position, a.name"
     )
-    for aid, ref, name, category, vat, price, cost, by_weight, favourite in db.execute_sql(query):
+    for aid, ref, name, category, vat, price, cost, by_weight, favourite, image in db.execute_sql(query):
         threshold = thresholds.get(aid)
         yield [
             ref,
@@ -858,6 +868,7 @@ def export_rows(db: SqliteDatabase, include_archived: bool = False) -> Iterable[
             Decimal(threshold) / 1000 if threshold is not None else None,
             None,  # initial stock: only for new articles; the stock itself is in the ledger
             *variants.get(aid, (None, None, None)),
+            image or None,
         ]
 
 

@@ -170,6 +170,9 @@ def test_export_reimports_unchanged_and_template_imports(till: Till, tmp_path: P
     [movement] = till.stock.history(created.id)
     assert movement.kind == "inventory" and movement.till == "T01" and "Stock initial" in movement.reason
     assert till.stock.line(created.id).threshold_milli == 5000  # type: ignore[union-attr]
+    from kiosk.catalogue import CatalogueEditor
+
+    assert CatalogueEditor(till.db).sheet(created.id).image == "creme-fraiche.png"  # type: ignore[union-attr]
     plan = plan_import(till.db, template, "add")  # existing articles keep their ledger
     assert plan.unchanged == 1
 

@@ -73,6 +73,11 @@ def _v4_catalogue_stock_variants(db: SqliteDatabase) -> None:
         "size TEXT NOT NULL DEFAULT '', colour TEXT NOT NULL DEFAULT '', price_delta_cents INTEGER NOT NULL DEFAULT 0)"
     )
     db.execute_sql("CREATE INDEX article_variant_parent ON article_variant (parent_id)")
+    # image references (a file name in the data directory's images/), for the sheet, buttons, the portal
+    for table in ("article", "category"):
+        columns = {row[1] for row in db.execute_sql(f"PRAGMA table_info({table})").fetchall()}
+        if "image" not in columns:
+            db.execute_sql(f"ALTER TABLE {table} ADD COLUMN image TEXT NOT NULL DEFAULT ''")
 
 
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [

@@ -109,6 +109,14 @@ class ArticleForm(ModalScreen[int | None]):
                     "Seuil d'alerte",
                     Input(format_stock(threshold) if threshold is not None else "", id="art-threshold"),
                 )
+                yield row(
+                    "Image",
+                    Input(
+                        sheet.image if sheet else "",
+                        placeholder="fichier dans images/, ex. tablier.png",
+                        id="art-image",
+                    ),
+                )
                 with Horizontal(classes="form-row"):
                     yield Checkbox(
                         "Vendu au poids", article.sold_by_weight if article else False, id="art-weight"
@@ -140,6 +148,7 @@ class ArticleForm(ModalScreen[int | None]):
             sold_by_weight=self.query_one("#art-weight", Checkbox).value,
             favourite=self.query_one("#art-favourite", Checkbox).value,
             threshold=self.value("art-threshold"),
+            image=self.value("art-image"),
         )
         editor = CatalogueEditor(self.kiosk.till.db)
         try:
@@ -188,6 +197,8 @@ class CategoryForm(ModalScreen[str | None]):
             keys = [c.key for c in self.kiosk.till.catalogue.categories()]
             position = str(keys.index(self.key) + 1) if current and self.key else ""
             yield Input(position, placeholder="Ordre (1 = première)", id="cat-position", restrict=r"\d*")
+            image = CatalogueEditor(self.kiosk.till.db).category_image(self.key) if self.key else ""
+            yield Input(image, placeholder="Image (fichier dans images/)", id="cat-image")
             for flag, label in CATEGORY_FLAGS.items():
                 yield Checkbox(label, flag in flags, id=f"flag-{flag}")
             yield Static("", id="category-error", classes="error")
@@ -212,6 +223,7 @@ class CategoryForm(ModalScreen[str | None]):
                     self.query_one("#cat-color", Input).value,
                     flags,
                     self.key,
+                    self.query_one("#cat-image", Input).value,
                 )
                 position = self.query_one("#cat-position", Input).value
                 if position:
@@ -256,6 +268,7 @@ class ProductSheet(ModalScreen[None]):
                     f"Prix TTC : {format_eur(a.price_cents)}{unit}   TVA {format_rate(a.vat_bp)}",
                     f"Prix d'achat : {format_eur(sheet.cost_cents) if sheet.cost_cents is not None else '—'}",
                     f"Codes-barres : {', '.join(sheet.barcodes) or '—'}",
+                    f"Image : {sheet.image or '—'}",
                     f"Vendu {'au poids' if a.sold_by_weight else 'à l’unité'}"
                     + (" — favori" if sheet.favourite else "")
                     + (" — ARCHIVÉ" if sheet.archived else ""),

@@ -304,10 +304,19 @@ class StockService:
         ).fetchall()
         return [Movement(*r) for r in rows]
 
-    def lines(self, *, only_tracked: bool = False, category: str | None = None) -> list[StockLine]:
+    def lines(
+        self,
+        *,
+        only_tracked: bool = False,
+        category: str | None = None,
+        only_alerts: bool = False,
+        limit: int = -1,
+    ) -> list[StockLine]:
         """Stock of the active articles (tracked: with movements or a threshold), in category order."""
         where = ["a.archived = 0"]
         params: list[Any] = []
+        if only_alerts:
+            where.append("s.threshold_milli IS NOT NULL AND COALESCE(b.qty_milli, 0) <= s.threshold_milli")
         if only_tracked:
             where.append("(b.article_id IS NOT NULL OR s.article_id IS NOT NULL)")
         if category:
@@ -317,8 +326,8 @@ class StockService:
             "SELECT a.id, a.reference, a.name, c.name, COALESCE(b.qty_milli, 0), s.threshold_milli, "
             "a.price_cents, a.cost_cents FROM article a JOIN category c ON c.id = a.category_id "
             "LEFT JOIN stock_balance b ON b.article_id = a.id LEFT JOIN stock_alert s ON s.article_id = a.id "
-            f"WHERE {' AND '.join(where)} ORDER BY c.position, a.name",
-            params,
+            f"WHERE {' AND '.join(where)} ORDER BY c.position, a.name LIMIT ?",
+            [*params, limit],
         ).fetchall()
         return [StockLine(*r) for r in rows]
 

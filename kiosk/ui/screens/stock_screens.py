@@ -35,6 +35,9 @@ STOCK_CSS = """
 """
 
 
+MAX_ROWS = 500
+
+
 class MovementDialog(ModalScreen[tuple[str, Decimal, str] | None]):
     """« Mouvement » for one article: kind, quantity added (12) or taken away (-3), reason."""
 
@@ -180,9 +183,12 @@ class StockScreen(ModalScreen[None]):
         stock = self.kiosk.till.stock
         category = self.query_one("#stock-category", Select).value
         key = category if isinstance(category, str) else None  # Select.NULL: all categories
-        self.lines = stock.lines(category=key)
-        if self.alerts_only:
-            self.lines = [line for line in self.lines if line.alert]
+        self.lines = stock.lines(category=key, only_alerts=self.alerts_only, limit=MAX_ROWS + 1)
+        if len(self.lines) > MAX_ROWS:  # a 100,000-article catalogue: one category at a time
+            self.lines = self.lines[:MAX_ROWS]
+            self.say(
+                f"Plus de {MAX_ROWS} articles : choisissez une catégorie (ou les alertes) pour tout voir."
+            )
         table = self.query_one("#stock-table", DataTable)
         row = table.cursor_row
         table.clear()

@@ -345,12 +345,15 @@ class InventoryScreen(ModalScreen[None]):
             self.app.bell()
 
     def refresh_table(self, article_id: int | None = None) -> None:
+        """Redraw the count; with `article_id`, only its row (a scan must not redraw a long count)."""
         assert self.count is not None
         table = self.query_one("#inventory-table", DataTable)
-        table.clear()
-        for line in self.count.lines.values():
+        if article_id is None:
+            table.clear()
+        lines = [self.count.lines[article_id]] if article_id is not None else list(self.count.lines.values())
+        for line in lines:
             diff = line.difference_milli
-            table.add_row(
+            cells = (
                 Text(line.reference),
                 Text(line.name),
                 Text(format_stock(line.expected_milli), justify="right"),
@@ -360,10 +363,15 @@ class InventoryScreen(ModalScreen[None]):
                     style="bold" if diff else "",
                     justify="right",
                 ),
-                key=str(line.article_id),
             )
+            key = str(line.article_id)
+            if key in table.rows:
+                for column, cell in zip(("ref", "name", "exp", "cnt", "diff"), cells, strict=True):
+                    table.update_cell(key, column, cell)
+            else:
+                table.add_row(*cells, key=key)
         if article_id is not None:
-            table.move_cursor(row=list(self.count.lines).index(article_id))
+            table.move_cursor(row=table.get_row_index(str(article_id)))
 
     @on(Input.Submitted, "#inventory-code")
     def code_submitted(self, event: Input.Submitted) -> None:

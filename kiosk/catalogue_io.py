@@ -90,6 +90,38 @@ _HEADERS = {_norm(header): key for key, (header, _) in COLUMNS.items()} | {
 }
 
 
+# words that name a column when a header is not one of the spellings above ("Code EAN 13",
+# "Désignation de l'article", "Prix de vente TTC (€)"): checked in this order
+_WORDS: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
+    ("cost", frozenset({"achat", "revient", "cout", "pa"}), frozenset()),
+    ("threshold", frozenset({"seuil", "alerte", "mini", "minimum"}), frozenset()),
+    (
+        "barcode",
+        frozenset({"ean", "ean13", "ean8", "gencod", "gtin", "barre", "barres", "codebarre"}),
+        frozenset(),
+    ),
+    ("vat", frozenset({"tva", "vat"}), frozenset()),
+    ("price", frozenset({"prix", "pv", "tarif"}), frozenset({"ht"})),  # a price HT is not the price TTC
+    ("model", frozenset({"modele"}), frozenset()),
+    ("category", frozenset({"categorie", "famille", "rayon", "category"}), frozenset()),
+    ("name", frozenset({"libelle", "designation", "nom", "intitule", "description"}), frozenset()),
+    ("reference", frozenset({"reference", "ref", "sku"}), frozenset()),
+)
+
+
+def header_key(text: str) -> str | None:
+    """The column a header names (accents, case and punctuation ignored), or None (column ignored)."""
+    norm = _norm(text)
+    key = _HEADERS.get(norm)
+    if key is not None:
+        return key
+    words = set(norm.replace("%", " ").split())
+    for key, wanted, unless in _WORDS:
+        if words & wanted and not words & unless:
+            return key
+    return None
+
+
 class CellError(ValueError):
     """One cell that cannot be read: the message says what to fix (French)."""
 
@@ -346,7 +378,7 @@ def _header(rows: Iterator[tuple[Any, ...]]) -> tuple[int, dict[str, int], list[
             text = _text(cell)
             if not text:
                 continue
-            key = _HEADERS.get(_norm(text))
+            key = header_key(text)
             if key is not None and key not in found:
                 found[key] = index
             else:

@@ -285,3 +285,26 @@ def test_variants_import_with_their_model_and_round_trip(till: Till, tmp_path: P
     export_catalogue(till.db, out)
     again = plan_import(till.db, out, "replace")
     assert (len(again.create), len(again.change), len(again.archive), again.rejected) == (0, 0, 0, [])
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("Code EAN 13", "barcode"),
+        ("GENCOD", "barcode"),
+        ("Désignation de l'article", "name"),
+        ("Prix de vente TTC (€)", "price"),
+        ("PRIX\nTTC", "price"),
+        ("Prix d'achat HT", "cost"),
+        ("Prix HT", None),  # never taken for the price TTC
+        ("Taux de TVA (%)", "vat"),
+        ("Famille de produits", "category"),
+        ("Réf. article", "reference"),
+        ("Stock mini", "threshold"),
+        ("Commentaire", None),
+    ],
+)
+def test_headers_are_recognised_by_their_words(header: str, key: str | None) -> None:
+    from kiosk.catalogue_io import header_key
+
+    assert header_key(header) == key

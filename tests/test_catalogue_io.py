@@ -159,6 +159,7 @@ def test_export_reimports_unchanged_and_template_imports(till: Till, tmp_path: P
     assert header[:4] == ("Référence", "Libellé", "Catégorie", "Code-barres")
     plan = plan_import(till.db, out, "replace")
     assert (len(plan.create), len(plan.change), len(plan.archive), plan.rejected) == (0, 0, 0, [])
+    assert (plan.category_create, plan.category_change, plan.writes) == ([], [], 0)
 
     template = tmp_path / "modele.xlsx"
     write_template(template)
@@ -308,3 +309,27 @@ def test_headers_are_recognised_by_their_words(header: str, key: str | None) -> 
     from kiosk.catalogue_io import header_key
 
     assert header_key(header) == key
+
+
+def test_categories_sheet_sets_colours_and_flags(till: Till, tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.append(["Référence", "Libellé", "Catégorie", "TVA", "Prix TTC"])
+    book.active.append(["TAB-1", "Cigarillos", "Tabac", "20", "9"])
+    cats = book.create_sheet("Catégories")
+    cats.append(["Catégorie", "Couleur", "Titres-restaurant", "Hors fidélité", "Livres"])
+    cats.append(["Tabac", "#aa3300", "non", "oui", "non"])
+    cats.append(["Vins et bières", "", "", "oui", ""])  # existing: excluded from loyalty from now on
+    cats.append(["Presse", "rouge", "non", "oui", "non"])
+    path = tmp_path / "tabac.xlsx"
+    book.save(path)
+    plan = plan_import(till.db, path, "add", new_categories="reject")
+    assert [c.name for c in plan.category_create] == ["Tabac"] and len(plan.category_change) == 1
+    assert [r.reference for r in plan.create] == ["TAB-1"]  # its category comes from the sheet
+    [bad] = plan.rejected
+    assert (bad.row, bad.column) == (4, "Catégories › Couleur") and "#3366CC" in bad.reason
+    assert "Catégories créées : 1 (Tabac)" in plan.summary() and "Catégories modifiées : 1" in plan.summary()
+    apply_import(till.db, plan)
+    tabac = Category.get(Category.name == "Tabac")
+    assert (tabac.color, tabac.flags) == ("#AA3300", "no_loyalty")
+    assert Category.get(Category.key == "vins_bieres").flags == "no_loyalty"
+    assert Article.get(Article.reference == "TAB-1").category_id == tabac.id

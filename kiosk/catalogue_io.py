@@ -982,6 +982,9 @@ def write_template(path: Path) -> None:
             cell.number_format = "@"  # barcodes as text: Excel keeps every digit
     _widths(sheet)
     sheet.freeze_panes = "A2"
+    categories = workbook.create_sheet("Catégories")
+    categories.append([header for header, _ in CATEGORY_COLUMNS.values()])
+    categories.column_dimensions["A"].width = 24
     help_sheet = workbook.create_sheet("Aide")
     for line in (
         ("Colonne", "Contenu"),
@@ -1000,6 +1003,14 @@ def write_template(path: Path) -> None:
         ("Taille", "La taille de la déclinaison (S, M, 38…)."),
         ("Couleur", "La couleur de la déclinaison."),
         ("Image", "Le fichier de la photo de l'article, copié dans le dossier images/ des données."),
+        ("", ""),
+        (
+            "Feuille Catégories",
+            "Facultative : une ligne par catégorie (couleur #RRVVBB, oui/non pour les options).",
+        ),
+        ("Titres-restaurant", "Articles payables en titres-restaurant."),
+        ("Hors fidélité", "Exclus du programme de fidélité (tabac, jeux, alcool)."),
+        ("Livres", "Remise plafonnée à 5 % (prix unique du livre)."),
     ):
         help_sheet.append(list(line))
     help_sheet.column_dimensions["A"].width = 16

@@ -237,7 +237,7 @@ async def test_stock_movement_and_threshold_from_the_stock_screen(till: Till) ->
         first = str(table.get_row_at(0)[1])
         assert {str(table.get_row_at(i)[2]) for i in range(table.row_count)} == {"Crèmerie-fromages"}
         table.focus()
-        await pilot.press("f2")
+        await pilot.press("enter")  # Entrée (or a touch) on the article: « Mouvement »
         assert isinstance(app.screen, MovementDialog)
         await pilot.press(*"12", "enter", *"livraison", "enter")
         assert isinstance(app.screen, StockScreen)

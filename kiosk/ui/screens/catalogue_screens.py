@@ -409,6 +409,12 @@ class CatalogueScreen(ModalScreen[None]):
             self.showing_categories = False
         self.refresh_table()
 
+    @on(DataTable.RowSelected, "#catalogue-table")
+    def row_chosen(self) -> None:
+        """Entrée or a touch on an article (or a category): its form, to edit it (seed: « cliquez sur son
+        intitulé »)."""
+        self.action_edit_article()
+
     @on(Input.Submitted, "#catalogue-search")
     def search_submitted(self) -> None:
         self.query_one("#catalogue-table", DataTable).focus()

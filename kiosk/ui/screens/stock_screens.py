@@ -237,6 +237,11 @@ class StockScreen(ModalScreen[None]):
         self.alerts_only = event.value
         self.refresh_table()
 
+    @on(DataTable.RowSelected, "#stock-table")
+    def row_chosen(self) -> None:
+        """Entrée or a touch on an article: « Mouvement »."""
+        self.action_movement()
+
     @on(Select.Changed, "#stock-category")
     def category_chosen(self) -> None:
         self.refresh_table()

@@ -186,6 +186,7 @@ CATEGORY_FLAGS = {
     "meal_voucher": "Titres-restaurant acceptés",
     "no_loyalty": "Exclue de la fidélité",
     "book": "Livres (remise plafonnée à 5 %)",
+    "alcohol": "Alcool (fidélité seulement si la boutique l'autorise)",
 }
 
 
@@ -207,6 +208,7 @@ class ArticleDraft:
     sold_by_weight: bool = False
     favourite: bool = False
     threshold: str = ""
+    image: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ class ArticleSheet:
     archived: bool
     threshold_milli: int | None
     stock_milli: int
+    image: str = ""  # reference of the article's picture (a file name in the data directory's images/)
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,14 @@ def _plain(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+def check_image(text: str) -> str:
+    """An image reference: a file name (in the data directory's images/) or a path, printable text."""
+    image = text.strip()
+    if len(image) > 200 or any(not c.isprintable() for c in image):
+        raise CatalogueEditError("Image : un nom de fichier de 200 caractères au plus, comme baguette.png.")
+    return image
+
+
 def _has(member: Any, permission: str) -> None:
     require(member, permission)
 
@@ -256,31 +267,8 @@ class CatalogueEditor:
         self.db = db
 
     def sheet(self, article_id: int) -> ArticleSheet | None:
-        article = Article.select(Article, Category).join(Category).where(Article.id == article_id).first()
-        if article is None:
-            return None
-        codes = tuple(
-            r[0]
-            for r in self.db.execute_sql(
-                "SELECT code FROM barcode WHERE article_id = ? ORDER BY code", (article_id,)
-            )
-        )
-        threshold = self.db.execute_sql(
-            "SELECT threshold_milli FROM stock_alert WHERE article_id = ?", (article_id,)
-        ).fetchone()
-        stock = self.db.execute_sql(
-            "SELECT qty_milli FROM stock_balance WHERE article_id = ?", (article_id,)
-        ).fetchone()
-        return ArticleSheet(
-            article_view(article, codes[0] if codes else None),
-            article.category.name,
-            codes,
-            article.cost_cents,
-            article.favourite,
-            article.archived,
-            threshold[0] if threshold else None,
-            stock[0] if stock else 0,
-        )
+        found = self._sheets([article_id])
+        return found[0] if found else None
 
     def articles(
         self, text: str = "", include_archived: bool = False, limit: int = 200
@@ -307,8 +295,27 @@ class CatalogueEditor:
                     (limit,),
                 )
             ]
-        sheets = (self.sheet(i) for i in ids)
-        return [s for s in sheets if s is not None]
+        return self._sheets(ids)
+
+    def _sheets(self, ids: list[int]) -> list[ArticleSheet]:
+        """The sheets of `ids`, in that order, in one query (the manager's list redraws per keystroke)."""
+        if not ids:
+            return []
+        rows = self.db.execute_sql(
+            f"SELECT {_VIEW_COLUMNS}, c.name, a.cost_cents, a.favourite, a.archived, s.threshold_milli, "
+            "COALESCE(sb.qty_milli, 0), a.image, (SELECT group_concat(code, ';') FROM "
+            "(SELECT code FROM barcode WHERE article_id = a.id ORDER BY code)) "
+            "FROM article a JOIN category c ON c.id = a.category_id "
+            "LEFT JOIN stock_alert s ON s.article_id = a.id LEFT JOIN stock_balance sb ON sb.article_id = a.id "
+            f"WHERE a.id IN ({','.join('?' * len(ids))})",
+            ids,
+        ).fetchall()
+        by_id = {}
+        for r in rows:
+            codes = tuple(r[14].split(";")) if r[14] else ()
+            view = _row_view((*r[:7], codes[0] if codes else None))
+            by_id[r[0]] = ArticleSheet(view, r[7], codes, r[8], bool(r[9]), bool(r[10]), r[11], r[12], r[13])
+        return [by_id[i] for i in ids if i in by_id]
 
     def save_article(self, member: Any, draft: ArticleDraft, article_id: int | None = None) -> int:
         """Create (article_id None) or update an article from the form; returns its id."""
@@ -334,6 +341,7 @@ class CatalogueEditor:
         category = Category.get_or_none(Category.key == draft.category)
         if category is None:
             raise CatalogueEditError("Choisissez la catégorie de l'article.")
+        image = check_image(draft.image)
         clash = Article.get_or_none((Article.reference == reference) & (Article.id != (article_id or 0)))
         if clash is not None:
             raise CatalogueEditError(
@@ -363,6 +371,7 @@ class CatalogueEditor:
             Barcode.delete().where(Barcode.article == article_id).execute()
             for code in barcodes:
                 Barcode.replace(code=code, article=article_id).execute()
+            self.db.execute_sql("UPDATE article SET image = ? WHERE id = ?", (image, article_id))
             self.db.execute_sql("DELETE FROM stock_alert WHERE article_id = ?", (article_id,))
             if threshold is not None:
                 self.db.execute_sql(
@@ -502,6 +511,10 @@ class CatalogueEditor:
         _has(member, "catalogue")
         Article.update(archived=False).where(Article.id == article_id).execute()
 
+    def category_image(self, key: str) -> str:
+        row = self.db.execute_sql("SELECT image FROM category WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else ""
+
     def save_category(
         self,
         member: Any,
@@ -509,6 +522,7 @@ class CatalogueEditor:
         color: str = "#888888",
         flags: Iterable[str] = (),
         key: str | None = None,
+        image: str = "",
     ) -> str:
         """Create (key None) or update a category; returns its key."""
         _has(member, "catalogue")
@@ -537,6 +551,7 @@ class CatalogueEditor:
             Category.update(name=name, color=color.strip(), flags=text_flags).where(
                 Category.key == key
             ).execute()
+        self.db.execute_sql("UPDATE category SET image = ? WHERE key = ?", (check_image(image), key))
         return key
 
     def move_category(self, member: Any, key: str, position: int) -> None:

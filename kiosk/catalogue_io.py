@@ -56,6 +56,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "model": ("Modèle", ("article modele", "reference modele", "ref modele", "parent")),
     "size": ("Taille", ("pointure", "size")),
     "colour": ("Couleur", ("coloris", "color", "colour")),
+    "image": ("Image", ("photo", "visuel", "image article")),
 }
 REQUIRED = ("name", "price", "vat")
 EXAMPLE = (
@@ -73,6 +74,7 @@ EXAMPLE = (
     "",
     "",
     "",
+    "creme-fraiche.png",
 )
 
 
@@ -86,6 +88,38 @@ def _norm(text: str) -> str:
 _HEADERS = {_norm(header): key for key, (header, _) in COLUMNS.items()} | {
     _norm(alias): key for key, (_, aliases) in COLUMNS.items() for alias in aliases
 }
+
+
+# words that name a column when a header is not one of the spellings above ("Code EAN 13",
+# "Désignation de l'article", "Prix de vente TTC (€)"): checked in this order
+_WORDS: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
+    ("cost", frozenset({"achat", "revient", "cout", "pa"}), frozenset()),
+    ("threshold", frozenset({"seuil", "alerte", "mini", "minimum"}), frozenset()),
+    (
+        "barcode",
+        frozenset({"ean", "ean13", "ean8", "gencod", "gtin", "barre", "barres", "codebarre"}),
+        frozenset(),
+    ),
+    ("vat", frozenset({"tva", "vat"}), frozenset()),
+    ("price", frozenset({"prix", "pv", "tarif"}), frozenset({"ht"})),  # a price HT is not the price TTC
+    ("model", frozenset({"modele"}), frozenset()),
+    ("category", frozenset({"categorie", "famille", "rayon", "category"}), frozenset()),
+    ("name", frozenset({"libelle", "designation", "nom", "intitule", "description"}), frozenset()),
+    ("reference", frozenset({"reference", "ref", "sku"}), frozenset()),
+)
+
+
+def header_key(text: str) -> str | None:
+    """The column a header names (accents, case and punctuation ignored), or None (column ignored)."""
+    norm = _norm(text)
+    key = _HEADERS.get(norm)
+    if key is not None:
+        return key
+    words = set(norm.replace("%", " ").split())
+    for key, wanted, unless in _WORDS:
+        if words & wanted and not words & unless:
+            return key
+    return None
 
 
 class CellError(ValueError):
@@ -257,10 +291,11 @@ class ArticleRow:
     favourite: bool
     threshold_milli: int | None
     stock_milli: int | None
-    has: frozenset[str]
+    has: frozenset[str]  # the optional columns present in the file (absent ones are left as they are)
     model: str = ""  # reference of the model article when this row is a variant
     size: str = ""
-    colour: str = ""  # the optional columns present in the file (absent ones are left as they are)
+    colour: str = ""
+    image: str = ""
 
 
 @dataclass
@@ -273,13 +308,27 @@ class ImportPlan:
     archive: list[int] = field(default_factory=list)  # article ids
     archive_refs: list[str] = field(default_factory=list)
     new_categories: list[str] = field(default_factory=list)
+    category_create: list[CategoryRow] = field(default_factory=list)  # from the « Catégories » sheet
+    category_change: list[tuple[int, CategoryRow]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     empty_rows: int = 0
+    active_before: int = 0  # active articles before the import (to warn before archiving most of them)
 
     @property
     def writes(self) -> int:
-        return len(self.create) + len(self.change) + len(self.archive)
+        return (
+            len(self.create)
+            + len(self.change)
+            + len(self.archive)
+            + len(self.category_create)
+            + len(self.category_change)
+            + len(self.new_categories)
+        )
+
+    @property
+    def created_categories(self) -> list[str]:
+        return [c.name for c in self.category_create] + self.new_categories
 
     def summary(self, max_rejected: int | None = None) -> list[str]:
         """What the import will do, then every rejected row (French)."""
@@ -289,10 +338,17 @@ class ImportPlan:
             f"Articles modifiés : {len(self.change)}",
             f"Articles inchangés : {self.unchanged}",
             f"Articles archivés (absents du fichier) : {len(self.archive)}",
-            f"Catégories créées : {len(self.new_categories)}"
-            + (f" ({', '.join(self.new_categories)})" if self.new_categories else ""),
+            f"Catégories créées : {len(self.created_categories)}"
+            + (f" ({', '.join(self.created_categories)})" if self.created_categories else ""),
+            f"Catégories modifiées : {len(self.category_change)}",
             f"Lignes refusées : {len(self.rejected)}",
         ]
+        if self.archive and len(self.archive) * 2 > self.active_before:
+            lines.insert(
+                1,
+                f"ATTENTION : {len(self.archive)} des {self.active_before} articles en vente seraient archivés ; "
+                "vérifiez que c'est le bon fichier, ou importez en mode ajout.",
+            )
         if self.empty_rows:
             lines.append(f"Lignes vides ignorées : {self.empty_rows}")
         if self.ignored_columns:
@@ -336,7 +392,7 @@ def _header(rows: Iterator[tuple[Any, ...]]) -> tuple[int, dict[str, int], list[
             text = _text(cell)
             if not text:
                 continue
-            key = _HEADERS.get(_norm(text))
+            key = header_key(text)
             if key is not None and key not in found:
                 found[key] = index
             else:
@@ -359,10 +415,15 @@ def _header(rows: Iterator[tuple[Any, ...]]) -> tuple[int, dict[str, int], list[
     )
 
 
-def read_rows(path: Path) -> tuple[list[ArticleRow], list[Rejected], list[str], int]:
-    """Every article row of the first sheet: (rows, rejected, ignored columns, empty rows)."""
+def read_rows(path: Path) -> tuple[list[ArticleRow], list[Rejected], list[str], int, list[CategoryRow]]:
+    """Every article row of the first sheet: (rows, rejected, ignored columns, empty rows, and the rows of
+    a « Catégories » sheet when there is one)."""
     workbook = _open(path)
     try:
+        category_rows = []
+        for other in workbook.worksheets[1:]:
+            if _norm(other.title) == "categories":
+                category_rows = _category_rows(other.iter_rows(values_only=True))
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         header_row, columns, ignored = _header(rows)
@@ -384,7 +445,10 @@ def read_rows(path: Path) -> tuple[list[ArticleRow], list[Rejected], list[str], 
                     else ""
                 )
                 rejected.append(Rejected(number, COLUMNS[exc.key][0], exc.reason, reference))
-        return result, rejected, ignored, empty
+        for item in category_rows:
+            if isinstance(item, Rejected):
+                rejected.append(item)
+        return result, rejected, ignored, empty, [c for c in category_rows if isinstance(c, CategoryRow)]
     except (ImportFileError, MemoryError):
         raise
     except Exception as exc:  # a damaged workbook, a USB key pulled out while reading
@@ -394,6 +458,68 @@ def read_rows(path: Path) -> tuple[list[ArticleRow], list[Rejected], list[str], 
         ) from None
     finally:
         workbook.close()
+
+
+CATEGORY_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "name": ("Catégorie", ("nom", "categorie", "famille", "rayon")),
+    "color": ("Couleur", ("couleur du bouton", "colour", "color")),
+    "meal_voucher": ("Titres-restaurant", ("titre restaurant", "titres restaurant", "tickets restaurant")),
+    "no_loyalty": ("Hors fidélité", ("exclue de la fidelite", "sans fidelite", "hors fidelite")),
+    "book": ("Livres", ("livre", "remise plafonnee")),
+    "alcohol": ("Alcool", ("alcools", "boissons alcoolisees")),
+    "image": ("Image", ("photo",)),
+}
+_CATEGORY_HEADERS = {_norm(h): k for k, (h, _) in CATEGORY_COLUMNS.items()} | {
+    _norm(a): k for k, (_, aliases) in CATEGORY_COLUMNS.items() for a in aliases
+}
+FLAG_KEYS = ("meal_voucher", "no_loyalty", "book", "alcohol")
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    row: int
+    name: str
+    color: str | None  # None: column absent or cell empty (left as it is)
+    flags: dict[str, bool]  # the flag columns present
+    image: str | None
+
+
+def _category_rows(rows: Iterator[tuple[Any, ...]]) -> list[CategoryRow | Rejected]:
+    """The « Catégories » sheet: its first row names the columns."""
+    header = next(rows, None) or ()
+    columns = {}
+    for index, cell in enumerate(header):
+        key = _CATEGORY_HEADERS.get(_norm(_text(cell)))
+        if key is not None and key not in columns:
+            columns[key] = index
+    if "name" not in columns:
+        return []
+    result: list[CategoryRow | Rejected] = []
+    for number, values in enumerate(rows, start=2):
+
+        def cell(key: str, values: tuple[Any, ...] = values) -> Any:
+            index = columns.get(key)
+            return values[index] if index is not None and index < len(values) else None
+
+        name = " ".join(_text(cell("name")).split())
+        if not name:
+            continue
+        key = "color"
+        try:
+            color = _text(cell("color")) or None
+            if color is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+                raise CellError(f"couleur « {color} » : saisissez-la comme #3366CC.")
+            flags = {}
+            for key in FLAG_KEYS:
+                if key in columns:
+                    flags[key] = read_flag(cell(key), CATEGORY_COLUMNS[key][0])
+            key = "image"
+            image = _text(cell("image"))[:200] if "image" in columns else None
+        except CellError as exc:
+            result.append(Rejected(number, f"Catégories › {CATEGORY_COLUMNS[key][0]}", str(exc)))
+            continue
+        result.append(CategoryRow(number, name[:60], color.upper() if color else None, flags, image))
+    return result
 
 
 class _RowError(Exception):
@@ -466,6 +592,7 @@ def _article_row(
         " ".join(_text(cell("model")).split()),
         " ".join(_text(cell("size")).split())[:30],
         " ".join(_text(cell("colour")).split())[:30],
+        _text(cell("image"))[:200],
     )
 
 
@@ -479,8 +606,10 @@ def plan_import(
     """The dry run: what importing `path` would do; writes nothing. `new_categories`: create | reject."""
     if mode not in MODES:
         raise ImportFileError("Mode d'import inconnu : add (ajout) ou replace (remplacement).")
-    rows, rejected, ignored, empty = read_rows(path)
+    rows, rejected, ignored, empty, category_rows = read_rows(path)
     plan = ImportPlan(mode, path, rejected=rejected, ignored_columns=ignored, empty_rows=empty)
+    _plan_categories(db, plan, category_rows)
+    from_sheet = {_norm(c.name) for c in plan.category_create}
     categories = {
         _norm(name): cid for cid, name in db.execute_sql("SELECT id, name FROM category").fetchall()
     } | {_norm(key): cid for cid, key in db.execute_sql("SELECT id, key FROM category").fetchall()}
@@ -488,7 +617,7 @@ def plan_import(
         r[1]: r
         for r in db.execute_sql(
             "SELECT id, reference, name, category_id, vat_bp, price_cents, cost_cents, sold_by_weight, "
-            "favourite, archived FROM article"
+            "favourite, archived, image FROM article"
         )
     }
     owners: dict[str, tuple[int, str, bool]] = {
@@ -549,7 +678,11 @@ def plan_import(
             )
             continue
         category = row.category or DEFAULT_CATEGORY
-        if _norm(category) not in categories and _norm(category) not in new_cats:
+        if (
+            _norm(category) not in categories
+            and _norm(category) not in new_cats
+            and _norm(category) not in from_sheet
+        ):
             if new_categories == "reject":
                 plan.rejected.append(
                     Rejected(
@@ -579,7 +712,7 @@ def plan_import(
         if current is None:
             plan.create.append(row)
             continue
-        aid, _, name, cat_id, vat, price, cost, by_weight, favourite, archived = current
+        aid, _, name, cat_id, vat, price, cost, by_weight, favourite, archived, image = current
         category_id = categories.get(_norm(row.category or DEFAULT_CATEGORY))
         same = (
             not archived
@@ -592,6 +725,7 @@ def plan_import(
             and ("favourite" not in row.has or bool(favourite) == row.favourite)
             and ("barcode" not in row.has or barcodes_of.get(aid, set()) == set(row.barcodes))
             and ("threshold" not in row.has or thresholds.get(aid) == row.threshold_milli)
+            and ("image" not in row.has or image == row.image)
             and (
                 "model" not in row.has
                 or variant_of.get(aid, ("", "", "")) == (row.model, row.size, row.colour)
@@ -601,6 +735,7 @@ def plan_import(
             plan.unchanged += 1
         else:
             plan.change.append((aid, row))
+    plan.active_before = sum(1 for record in existing.values() if not record[9])
     if mode == "replace":
         protected = {r.reference for r in rows} | {r.reference for r in plan.rejected if r.reference}
         for ref, record in existing.items():
@@ -609,6 +744,35 @@ def plan_import(
                 plan.archive_refs.append(ref)
     plan.rejected.sort(key=lambda r: r.row)
     return plan
+
+
+def _plan_categories(db: SqliteDatabase, plan: ImportPlan, rows: list[CategoryRow]) -> None:
+    current: dict[str, tuple[int, str, str, str, str]] = {}
+    for cid, key, name, color, flags, image in db.execute_sql(
+        "SELECT id, key, name, color, flags, image FROM category"
+    ):
+        current[_norm(key)] = current[_norm(name)] = (cid, name, color, flags, image)
+    seen: set[str] = set()
+    for row in rows:
+        if _norm(row.name) in seen:
+            plan.rejected.append(
+                Rejected(row.row, "Catégories › Catégorie", f"« {row.name} » déjà plus haut.")
+            )
+            continue
+        seen.add(_norm(row.name))
+        record = current.get(_norm(row.name))
+        if record is None:
+            plan.category_create.append(row)
+            continue
+        cid, _, color, flags, image = record
+        have = {f for f in flags.split(",") if f}
+        same = (
+            (row.color is None or row.color == color.upper())
+            and all((flag in have) == wanted for flag, wanted in row.flags.items())
+            and (row.image is None or row.image == image)
+        )
+        if not same:
+            plan.category_change.append((cid, row))
 
 
 def _check_models(
@@ -673,6 +837,28 @@ def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id
         categories |= {_norm(k): cid for cid, k in conn.execute("SELECT id, key FROM category")}
         keys = {k for (k,) in conn.execute("SELECT key FROM category")}
         position = conn.execute("SELECT COALESCE(MAX(position), 0) FROM category").fetchone()[0]
+        for cat in plan.category_create:
+            key = _slug(cat.name)
+            while key in keys:
+                key = key + "-2"
+            keys.add(key)
+            position += 1
+            flags = ",".join(sorted(f for f, on in cat.flags.items() if on))
+            cursor = conn.execute(
+                "INSERT INTO category (key, name, color, position, flags, image) VALUES (?, ?, ?, ?, ?, ?)",
+                (key, cat.name, cat.color or "#888888", position, flags, cat.image or ""),
+            )
+            categories[_norm(cat.name)] = int(cursor.lastrowid or 0)
+        for cid, cat in plan.category_change:
+            (old_flags,) = conn.execute("SELECT flags FROM category WHERE id = ?", (cid,)).fetchone()
+            have = {f for f in old_flags.split(",") if f}
+            have = (have - {f for f, on in cat.flags.items() if not on}) | {
+                f for f, on in cat.flags.items() if on
+            }
+            conn.execute(
+                "UPDATE category SET color = COALESCE(?, color), flags = ?, image = COALESCE(?, image) WHERE id = ?",
+                (cat.color, ",".join(sorted(have)), cat.image, cid),
+            )
         for name in plan.new_categories:
             key = _slug(name)
             while key in keys:
@@ -742,6 +928,10 @@ def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id
             ((aid, r.threshold_milli) for aid, r in with_threshold if r.threshold_milli is not None),
         )
         conn.executemany("UPDATE article SET archived = 1 WHERE id = ?", ((aid,) for aid in plan.archive))
+        conn.executemany(
+            "UPDATE article SET image = ? WHERE id = ?",
+            ((r.image, aid) for aid, r in targets if "image" in r.has),
+        )
         with_model = [(aid, r) for aid, r in targets if "model" in r.has]
         if with_model:
             refs = dict(conn.execute("SELECT reference, id FROM article").fetchall())
@@ -764,7 +954,7 @@ def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id
             ((str(uuid.uuid4()), aid, qty, reason, who, till_id, when) for aid, qty in initial),
         )
         conn.executemany("INSERT INTO stock_balance (article_id, qty_milli) VALUES (?, ?)", initial)
-    return ImportResult(len(plan.create), len(plan.change), len(plan.archive), len(plan.new_categories))
+    return ImportResult(len(plan.create), len(plan.change), len(plan.archive), len(plan.created_categories))
 
 
 # -- writing workbooks ------------------------------------------------------------------------------
@@ -774,7 +964,7 @@ def _headers() -> list[str]:
 
 def _widths(sheet: Any) -> None:
     for letter, width in zip(
-        "ABCDEFGHIJKLMN", (14, 36, 18, 16, 8, 10, 12, 14, 8, 14, 12, 14, 10, 12), strict=True
+        "ABCDEFGHIJKLMNO", (14, 36, 18, 16, 8, 10, 12, 14, 8, 14, 12, 14, 10, 12, 18), strict=True
     ):
         sheet.column_dimensions[letter].width = width
 
@@ -793,6 +983,9 @@ def write_template(path: Path) -> None:
             cell.number_format = "@"  # barcodes as text: Excel keeps every digit
     _widths(sheet)
     sheet.freeze_panes = "A2"
+    categories = workbook.create_sheet("Catégories")
+    categories.append([header for header, _ in CATEGORY_COLUMNS.values()])
+    categories.column_dimensions["A"].width = 24
     help_sheet = workbook.create_sheet("Aide")
     for line in (
         ("Colonne", "Contenu"),
@@ -810,6 +1003,16 @@ def write_template(path: Path) -> None:
         ("Modèle", "Pour une déclinaison (taille, couleur) : la référence de l'article modèle."),
         ("Taille", "La taille de la déclinaison (S, M, 38…)."),
         ("Couleur", "La couleur de la déclinaison."),
+        ("Image", "Le fichier de la photo de l'article, copié dans le dossier images/ des données."),
+        ("", ""),
+        (
+            "Feuille Catégories",
+            "Facultative : une ligne par catégorie (couleur #RRVVBB, oui/non pour les options).",
+        ),
+        ("Titres-restaurant", "Articles payables en titres-restaurant."),
+        ("Hors fidélité", "Exclus du programme de fidélité (tabac, presse, jeux de hasard)."),
+        ("Alcool", "Alcool : fidélité seulement si la boutique l'autorise (loyalty.alcohol_earns)."),
+        ("Livres", "Remise plafonnée à 5 % (prix unique du livre)."),
     ):
         help_sheet.append(list(line))
     help_sheet.column_dimensions["A"].width = 16
@@ -831,11 +1034,11 @@ def export_rows(db: SqliteDatabase, include_archived: bool = False) -> Iterable[
     }
     query = (
         "SELECT a.id, a.reference, a.name, c.name, a.vat_bp, a.price_cents, a.cost_cents, a.sold_by_weight, "
-        "a.favourite FROM article a JOIN category c ON c.id = a.category_id "
+        "a.favourite, a.image FROM article a JOIN category c ON c.id = a.category_id "
         + ("" if include_archived else "WHERE a.archived = 0 ")
         + "ORDER BY c.position, a.name"
     )
-    for aid, ref, name, category, vat, price, cost, by_weight, favourite in db.execute_sql(query):
+    for aid, ref, name, category, vat, price, cost, by_weight, favourite, image in db.execute_sql(query):
         threshold = thresholds.get(aid)
         yield [
             ref,
@@ -850,6 +1053,7 @@ def export_rows(db: SqliteDatabase, include_archived: bool = False) -> Iterable[
             Decimal(threshold) / 1000 if threshold is not None else None,
             None,  # initial stock: only for new articles; the stock itself is in the ledger
             *variants.get(aid, (None, None, None)),
+            image or None,
         ]
 
 
@@ -865,6 +1069,13 @@ def export_catalogue(db: SqliteDatabase, path: Path) -> int:
     for values in export_rows(db):
         sheet.append(values)
         count += 1
+    categories = workbook.create_sheet("Catégories")
+    categories.append([header for header, _ in CATEGORY_COLUMNS.values()])
+    for name, color, flags, image in db.execute_sql(
+        "SELECT name, color, flags, image FROM category ORDER BY position, id"
+    ):
+        have = set(flags.split(","))
+        categories.append([name, color, *("oui" if f in have else "non" for f in FLAG_KEYS), image or None])
     workbook.save(path)
     return count
 

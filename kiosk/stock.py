@@ -181,20 +181,39 @@ class StockService:
         return self.movement(movement_id)
 
     def merge(self, movements: Iterable[dict[str, Any]]) -> int:
-        """Movements from another till or the portal; those already here are skipped. Returns how many
-        were new. The balance follows in the same transaction."""
+        """Movements from another till or the portal; those already here (same id) are skipped, so merging
+        twice changes nothing. The article is found by its reference (ids differ between tills); a
+        movement of an article unknown here is skipped. Returns how many were new; the balances follow
+        in the same transaction."""
         conn = self.db.connection()
         added = 0
+        ids = dict(conn.execute("SELECT reference, id FROM article").fetchall())
         with self.db.atomic():
             for m in movements:
+                article_id = ids.get(m["reference"]) if "reference" in m else m.get("article_id")
+                if article_id is None:
+                    continue
+                values = {**m, "article_id": article_id}
                 cursor = conn.execute(
                     f"INSERT OR IGNORE INTO stock_movement ({_MOVEMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    tuple(m[k] for k in _MOVEMENT_COLUMNS.split(", ")),
+                    tuple(values[k] for k in _MOVEMENT_COLUMNS.split(", ")),
                 )
                 if cursor.rowcount:
-                    _add_to_balance(conn, int(m["article_id"]), int(m["qty_milli"]))
+                    _add_to_balance(conn, int(article_id), int(m["qty_milli"]))
                     added += 1
         return added
+
+    def movements_after(self, rowid: int = 0, limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
+        """Movements after `rowid`, oldest first, as `merge()` takes them on another till or the portal
+        (with the article's reference): (rowid to resume from, movement)."""
+        columns = ", ".join(f"m.{c}" for c in _MOVEMENT_COLUMNS.split(", "))
+        rows = self.db.execute_sql(
+            f"SELECT m.rowid, {columns}, a.reference FROM stock_movement m JOIN article a ON a.id = m.article_id "
+            "WHERE m.rowid > ? ORDER BY m.rowid LIMIT ?",
+            (rowid, limit),
+        ).fetchall()
+        keys = [*_MOVEMENT_COLUMNS.split(", "), "reference"]
+        return [(r[0], dict(zip(keys, r[1:], strict=True))) for r in rows]
 
     def rebuild_balances(self) -> None:
         """Recompute the cached balances from the movements (after a restore, or to check them)."""
@@ -285,10 +304,19 @@ class StockService:
         ).fetchall()
         return [Movement(*r) for r in rows]
 
-    def lines(self, *, only_tracked: bool = False, category: str | None = None) -> list[StockLine]:
+    def lines(
+        self,
+        *,
+        only_tracked: bool = False,
+        category: str | None = None,
+        only_alerts: bool = False,
+        limit: int = -1,
+    ) -> list[StockLine]:
         """Stock of the active articles (tracked: with movements or a threshold), in category order."""
         where = ["a.archived = 0"]
         params: list[Any] = []
+        if only_alerts:
+            where.append("s.threshold_milli IS NOT NULL AND COALESCE(b.qty_milli, 0) <= s.threshold_milli")
         if only_tracked:
             where.append("(b.article_id IS NOT NULL OR s.article_id IS NOT NULL)")
         if category:
@@ -298,8 +326,8 @@ class StockService:
             "SELECT a.id, a.reference, a.name, c.name, COALESCE(b.qty_milli, 0), s.threshold_milli, "
             "a.price_cents, a.cost_cents FROM article a JOIN category c ON c.id = a.category_id "
             "LEFT JOIN stock_balance b ON b.article_id = a.id LEFT JOIN stock_alert s ON s.article_id = a.id "
-            f"WHERE {' AND '.join(where)} ORDER BY c.position, a.name",
-            params,
+            f"WHERE {' AND '.join(where)} ORDER BY c.position, a.name LIMIT ?",
+            [*params, limit],
         ).fetchall()
         return [StockLine(*r) for r in rows]
 

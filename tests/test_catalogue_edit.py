@@ -33,7 +33,9 @@ def tshirt(till: Till) -> int:
 def test_article_form_checks_and_saves(till: Till) -> None:
     editor = CatalogueEditor(till.db)
     manager = member(till, "manager")
-    draft = ArticleDraft("Bougie parfumée", "", "hygiene", f"{CODE_M}", "20", "12,5", threshold="2")
+    draft = ArticleDraft(
+        "Bougie parfumée", "", "hygiene", f"{CODE_M}", "20", "12,5", threshold="2", image="bougie.png"
+    )
     with pytest.raises(PermissionDenied):
         editor.save_article(member(till, "cashier"), draft)
     with pytest.raises(CatalogueEditError, match="Taux de TVA inconnu"):
@@ -47,6 +49,7 @@ def test_article_form_checks_and_saves(till: Till) -> None:
     sheet = editor.sheet(article_id)
     assert sheet is not None and sheet.article.reference == CODE_M  # no reference: the barcode is one
     assert (sheet.article.price_cents, sheet.threshold_milli, sheet.barcodes) == (1250, 2000, (CODE_M,))
+    assert sheet.image == "bougie.png"
     assert till.catalogue.by_code(CODE_M) is not None
 
 
@@ -67,7 +70,8 @@ def test_sold_article_is_archived_never_deleted(till: Till) -> None:
 def test_category_flags_keep_their_names(till: Till) -> None:
     editor = CatalogueEditor(till.db)
     manager = member(till, "manager")
-    key = editor.save_category(manager, "Tabac et jeux", "#AA3300", ["no_loyalty"])
+    key = editor.save_category(manager, "Tabac et jeux", "#AA3300", ["no_loyalty"], image="tabac.png")
+    assert editor.category_image(key) == "tabac.png"
     assert Category.get(Category.key == key).flags == "no_loyalty"
     editor.save_category(manager, "Tabac et jeux", "#AA3300", ["no_loyalty", "meal_voucher"], key)
     assert Category.get(Category.key == key).flags == "meal_voucher,no_loyalty"

@@ -142,6 +142,7 @@ def test_replace_mode_archives_what_disappeared_and_keeps_unreadable_rows(till: 
 
     plan = plan_import(till.db, path, "replace")
     assert len(plan.archive) == active - 2 and kept_refs[1] not in plan.archive_refs
+    assert f"ATTENTION : {active - 2} des {active} articles en vente seraient archivés" in plan.summary()[1]
     assert Article.select().where(Article.archived == True).count() == 0  # noqa: E712
     apply_import(till.db, plan)
     assert Article.select().count() == active + 1  # nothing deleted
@@ -158,6 +159,7 @@ def test_export_reimports_unchanged_and_template_imports(till: Till, tmp_path: P
     assert header[:4] == ("Référence", "Libellé", "Catégorie", "Code-barres")
     plan = plan_import(till.db, out, "replace")
     assert (len(plan.create), len(plan.change), len(plan.archive), plan.rejected) == (0, 0, 0, [])
+    assert (plan.category_create, plan.category_change, plan.writes) == ([], [], 0)
 
     template = tmp_path / "modele.xlsx"
     write_template(template)
@@ -169,6 +171,9 @@ def test_export_reimports_unchanged_and_template_imports(till: Till, tmp_path: P
     [movement] = till.stock.history(created.id)
     assert movement.kind == "inventory" and movement.till == "T01" and "Stock initial" in movement.reason
     assert till.stock.line(created.id).threshold_milli == 5000  # type: ignore[union-attr]
+    from kiosk.catalogue import CatalogueEditor
+
+    assert CatalogueEditor(till.db).sheet(created.id).image == "creme-fraiche.png"  # type: ignore[union-attr]
     plan = plan_import(till.db, template, "add")  # existing articles keep their ledger
     assert plan.unchanged == 1
 
@@ -222,6 +227,13 @@ def test_cli_dry_run_writes_nothing_and_import_asks(till: Till, tmp_path: Path, 
     monkeypatch.setattr("builtins.input", lambda _: "o")
     assert main([*data, "catalogue", "import", str(path)]) == 0
     assert "3 créés" in capsys.readouterr().out
+    assert main([*data, "catalogue", "export", str(tmp_path / "export.xlsx")]) == 0
+    assert "articles exportés" in capsys.readouterr().out
+    assert main([*data, "catalogue", "template", str(tmp_path / "modele.xlsx")]) == 0
+    assert main([*data, "catalogue", "import", str(tmp_path / "modele.xlsx"), "--dry-run"]) == 0
+    assert "Articles créés : 1" in capsys.readouterr().out
+    assert main([*data, "catalogue", "import", str(tmp_path / "absent.xlsx"), "--dry-run"]) == 1
+    assert "Fichier introuvable" in capsys.readouterr().err
     reopened = Till.open(till.data_dir)
     try:
         assert reopened.catalogue.by_code(GOOD) is not None
@@ -274,3 +286,52 @@ def test_variants_import_with_their_model_and_round_trip(till: Till, tmp_path: P
     export_catalogue(till.db, out)
     again = plan_import(till.db, out, "replace")
     assert (len(again.create), len(again.change), len(again.archive), again.rejected) == (0, 0, 0, [])
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("Code EAN 13", "barcode"),
+        ("GENCOD", "barcode"),
+        ("Désignation de l'article", "name"),
+        ("Prix de vente TTC (€)", "price"),
+        ("PRIX\nTTC", "price"),
+        ("Prix d'achat HT", "cost"),
+        ("Prix HT", None),  # never taken for the price TTC
+        ("Taux de TVA (%)", "vat"),
+        ("Famille de produits", "category"),
+        ("Réf. article", "reference"),
+        ("Stock mini", "threshold"),
+        ("Commentaire", None),
+    ],
+)
+def test_headers_are_recognised_by_their_words(header: str, key: str | None) -> None:
+    from kiosk.catalogue_io import header_key
+
+    assert header_key(header) == key
+
+
+def test_categories_sheet_sets_colours_and_flags(till: Till, tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.append(["Référence", "Libellé", "Catégorie", "TVA", "Prix TTC"])
+    book.active.append(["TAB-1", "Cigarillos", "Tabac", "20", "9"])
+    cats = book.create_sheet("Catégories")
+    cats.append(["Catégorie", "Couleur", "Titres-restaurant", "Hors fidélité", "Livres"])
+    cats.append(["Tabac", "#aa3300", "non", "oui", "non"])
+    cats.append(["Vins et bières", "", "", "oui", ""])  # existing: excluded from loyalty from now on
+    cats.append(["Presse", "rouge", "non", "oui", "non"])
+    path = tmp_path / "tabac.xlsx"
+    book.save(path)
+    plan = plan_import(till.db, path, "add", new_categories="reject")
+    assert [c.name for c in plan.category_create] == ["Tabac"] and len(plan.category_change) == 1
+    assert [r.reference for r in plan.create] == ["TAB-1"]  # its category comes from the sheet
+    [bad] = plan.rejected
+    assert (bad.row, bad.column) == (4, "Catégories › Couleur") and "#3366CC" in bad.reason
+    assert "Catégories créées : 1 (Tabac)" in plan.summary() and "Catégories modifiées : 1" in plan.summary()
+    apply_import(till.db, plan)
+    tabac = Category.get(Category.name == "Tabac")
+    assert (tabac.color, tabac.flags) == ("#AA3300", "no_loyalty")
+    assert (
+        Category.get(Category.key == "vins_bieres").flags == "alcohol,no_loyalty"
+    )  # a flag not in the sheet stays
+    assert Article.get(Article.reference == "TAB-1").category_id == tabac.id

@@ -191,3 +191,25 @@ def test_cli_stock_commands(till: Till, capsys) -> None:  # type: ignore[no-unty
     assert "1 article(s) au seuil d'alerte" in capsys.readouterr().out
     assert main([*data, "stock", "threshold", jam.reference, "-1"]) == 1
     assert "négative" in capsys.readouterr().err
+
+
+def test_movements_of_another_till_merge_by_reference(till: Till, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.demo import open_demo_till
+    from kiosk.store import database_proxy
+
+    other = open_demo_till(tmp_path / "other")  # same demo catalogue, its own article ids
+    try:
+        jam = unit_article(other, 3)
+        sell(other, (jam, Decimal(2)))
+        other.stock.move(member(other, "manager"), jam.id, Decimal(10), "reception", "livraison")
+        batch = other.stock.movements_after(0)
+        assert [m["reference"] for _, m in batch] == [jam.reference, jam.reference]
+    finally:
+        other.db.close()
+        database_proxy.initialize(till.db)
+    here = till.db.execute_sql("SELECT id FROM article WHERE reference = ?", (jam.reference,)).fetchone()[0]
+    assert till.stock.merge(m for _, m in batch) == 2
+    assert till.stock.merge(m for _, m in batch) == 0  # idempotent
+    assert till.stock.balance(here) == 8000
+    assert {m.id for m in till.stock.history(here)} == {m["id"] for _, m in batch}  # same uuids
+    assert till.stock.movements_after(batch[-1][0]) == []

@@ -98,8 +98,13 @@ async def test_inventory_count_by_scanning(till: Till) -> None:
         await login(pilot)
         await open_menu_entry(pilot, app, "inventory")
         assert isinstance(app.screen, InventoryScreen)
-        for _ in range(3):
+        for _ in range(2):
             await pilot.press(*str(article.barcode), "enter")
+        app.scanners.scan(str(article.barcode))  # type: ignore[attr-defined]  # the USB scanner, read directly
+        for _ in range(200):  # the reader thread hands the scan over to the UI thread
+            await pilot.pause(0.02)
+            if "3 compté" in text_of(app, "#inventory-message"):
+                break
         table = app.screen.query_one("#inventory-table", DataTable)
         assert [str(c) for c in table.get_row_at(0)][2:] == ["5", "3", "-2"]
         await pilot.press("f12")
@@ -233,7 +238,7 @@ async def test_stock_movement_and_threshold_from_the_stock_screen(till: Till) ->
         first = str(table.get_row_at(0)[1])
         assert {str(table.get_row_at(i)[2]) for i in range(table.row_count)} == {"Crèmerie-fromages"}
         table.focus()
-        await pilot.press("f2")
+        await pilot.press("enter")  # Entrée (or a touch) on the article: « Mouvement »
         assert isinstance(app.screen, MovementDialog)
         await pilot.press(*"12", "enter", *"livraison", "enter")
         assert isinstance(app.screen, StockScreen)
@@ -275,3 +280,43 @@ async def test_favourite_keys_follow_the_catalogue(till: Till) -> None:
         await pilot.pause()
         await pilot.click(f"#fav-{new_id}")
         assert basket_rows(app)[0][0] == "Bouquet du jour"
+
+
+async def test_new_article_with_the_keyboard(till: Till) -> None:
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot)
+        await open_menu_entry(pilot, app, "catalogue")
+        await pilot.press("f2")
+        assert isinstance(app.screen, ArticleForm)
+        await pilot.press(*"Panier en osier", "tab", *"OSIER-1", "tab", "enter", "down", "enter")
+        await pilot.press("tab", *OTHER_CODE, "tab", "tab", *"24,90", "tab", *"11", "tab", *"2")
+        await pilot.press("f12")
+        assert isinstance(app.screen, CatalogueScreen)
+        assert "Article enregistré : Panier en osier" in text_of(app, "#catalogue-message")
+        article = Article.get(Article.reference == "OSIER-1")
+        first_category = till.catalogue.categories()[0].key
+        assert (article.price_cents, article.cost_cents, article.vat_bp, article.category.key) == (
+            2490,
+            1100,
+            2000,
+            first_category,
+        )
+        assert till.catalogue.by_code(OTHER_CODE).name == "Panier en osier"  # type: ignore[union-attr]
+        assert till.stock.line(article.id).threshold_milli == 2000  # type: ignore[union-attr]
+
+
+async def test_every_button_fits_the_80x24_till_screen(till: Till) -> None:
+    app = KioskApp(till)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        for entry in ("catalogue_file", "stock", "inventory", "catalogue"):
+            await open_menu_entry(pilot, app, entry)
+            buttons = list(app.screen.query(Button))
+            assert buttons and all(
+                b.region.width and b.region.right <= 80 and b.region.bottom <= 24 for b in buttons
+            ), [(b.id, b.region) for b in buttons]
+            await pilot.press("escape")
+            if not isinstance(app.screen, SaleScreen):  # the inventory asks before leaving
+                await pilot.press("escape")
+            assert isinstance(app.screen, SaleScreen)

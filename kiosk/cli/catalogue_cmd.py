@@ -26,8 +26,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     imp.add_argument(
         "--new-categories",
         choices=["create", "reject"],
-        default="create",
-        help="catégories inconnues : créées (défaut) ou lignes refusées",
+        help="catégories inconnues : créées ou lignes refusées (défaut : catalogue.new_categories)",
     )
     imp.add_argument("--yes", action="store_true", help="confirme sans poser la question")
     export = catalogue.add_parser("export", help="exporte le catalogue en Excel (ré-importable)")
@@ -70,7 +69,8 @@ def _catalogue(till: Till, args: argparse.Namespace) -> int:
         print(f"{count} articles exportés dans {args.file}")
         return 0
     try:
-        plan = plan_import(till.db, args.file, args.mode, args.new_categories)
+        new_categories = args.new_categories or till.config.get("catalogue.new_categories", "create")
+        plan = plan_import(till.db, args.file, args.mode, new_categories)
     except ImportFileError as exc:
         print(exc, file=sys.stderr)
         return 1

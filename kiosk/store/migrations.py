@@ -126,7 +126,7 @@ def _v5_staffcash_parked_tickets(db: SqliteDatabase) -> None:
     )
 
 
-def _v4_catalogue_stock(db: SqliteDatabase) -> None:
+def _v4_catalogue_stock_variants(db: SqliteDatabase) -> None:
     """Stock as a ledger of movements (uuid ids: other tills merge them idempotently), its cached
     balance (rebuildable from the movements) and the alert thresholds; quantities in thousandths."""
     db.execute_sql(
@@ -154,6 +154,11 @@ def _v4_catalogue_stock(db: SqliteDatabase) -> None:
         "size TEXT NOT NULL DEFAULT '', colour TEXT NOT NULL DEFAULT '', price_delta_cents INTEGER NOT NULL DEFAULT 0)"
     )
     db.execute_sql("CREATE INDEX article_variant_parent ON article_variant (parent_id)")
+    # image references (a file name in the data directory's images/), for the sheet, buttons, the portal
+    for table in ("article", "category"):
+        columns = {row[1] for row in db.execute_sql(f"PRAGMA table_info({table})").fetchall()}
+        if "image" not in columns:
+            db.execute_sql(f"ALTER TABLE {table} ADD COLUMN image TEXT NOT NULL DEFAULT ''")
 
 
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
@@ -165,7 +170,7 @@ MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v4_checkout_credit_notes,
     _v4_staffcash_cash_control,
     _v5_staffcash_parked_tickets,
-    _v4_catalogue_stock,
+    _v4_catalogue_stock_variants,
 ]
 LATEST = len(MIGRATIONS)
 

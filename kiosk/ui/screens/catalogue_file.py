@@ -57,12 +57,13 @@ def workbooks(places: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
 class CatalogueFileScreen(ModalScreen[None]):
     """Import (dry run first, then confirm), export and template, for a manager."""
 
-    DEFAULT_CSS = """
-    #catalogue-file { width: 96%; max-width: 110; }
-    #file-list { height: 7; }
-    #import-summary-scroll { height: auto; max-height: 12; }
+    CSS = """
+    #catalogue-file { width: 96%; max-width: 110; height: 100%; }
+    #file-list { height: 5; }
+    #import-summary-scroll { height: 1fr; min-height: 3; }
     #import-options { height: auto; }
-    #import-options RadioSet { width: auto; }
+    #import-options RadioSet { width: 32; layout: horizontal; }
+    #import-options Checkbox { width: 1fr; }
     """
     BINDINGS = [
         Binding(
@@ -94,15 +95,23 @@ class CatalogueFileScreen(ModalScreen[None]):
             yield OptionList(id="file-list")
             with Horizontal(id="import-options"):
                 with RadioSet(id="import-mode"):
-                    yield RadioButton("Ajouter au catalogue", value=True, id="mode-add")
-                    yield RadioButton("Remplacer le catalogue", id="mode-replace")
-                yield Checkbox("Créer les catégories inconnues", value=create, id="new-categories")
+                    yield RadioButton("Ajouter", value=True, id="mode-add", tooltip="Ajoute et met à jour")
+                    yield RadioButton(
+                        "Remplacer", id="mode-replace", tooltip="Archive les articles absents du fichier"
+                    )
+                yield Checkbox(
+                    "Créer les catégories",
+                    value=create,
+                    id="new-categories",
+                    tooltip="Catégories inconnues du fichier : créées (coché) ou lignes refusées",
+                )
             with VerticalScroll(id="import-summary-scroll"):
                 yield Static("Choisissez un fichier puis Aperçu (F2).", id="import-summary")
             yield Static("", id="import-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Aperçu (F2)", id="import-preview", variant="primary")
                 yield Button("Importer (F12)", id="import-confirm", variant="success", disabled=True)
+            with Horizontal(classes="dialog-buttons"):
                 yield Button("Exporter", id="export")
                 yield Button("Modèle vierge", id="template")
                 yield Button("Fermer", id="import-close")
@@ -197,9 +206,6 @@ class CatalogueFileScreen(ModalScreen[None]):
         self.show(text)
         confirm = self.query_one("#import-confirm", Button)
         confirm.disabled = not plan.writes
-        confirm.label = (
-            f"Importer ({len(plan.create)} créés, {len(plan.change)} modifiés, {len(plan.archive)} archivés)"
-        )
 
     def action_confirm(self) -> None:
         if self.plan is None or not self.plan.writes:

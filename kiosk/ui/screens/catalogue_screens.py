@@ -38,6 +38,10 @@ CATALOGUE_CSS = """
 #article-form, #category-form { width: 90%; max-width: 90; }
 #article-form Input, #article-form Select { width: 1fr; }
 .form-row { height: auto; }
+.form-row Input { width: 1fr; }
+#catalogue-filters { height: auto; }
+#catalogue-filters Input { width: 1fr; }
+#catalogue-filters Checkbox { width: auto; }
 .form-label { width: 16; padding-top: 1; }
 #sheet { width: 70; }
 #sheet-scroll { height: auto; max-height: 24; }
@@ -52,7 +56,7 @@ def _cents_text(cents: int | None) -> str:
 class ArticleForm(ModalScreen[int | None]):
     """Create or edit an article; dismisses with its id once saved."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [
         Binding("f12", "save", "Enregistrer", id="article.save"),
         Binding("escape", "dismiss(None)", "Annuler", id="article.cancel"),
@@ -105,6 +109,14 @@ class ArticleForm(ModalScreen[int | None]):
                     "Seuil d'alerte",
                     Input(format_stock(threshold) if threshold is not None else "", id="art-threshold"),
                 )
+                yield row(
+                    "Image",
+                    Input(
+                        sheet.image if sheet else "",
+                        placeholder="fichier dans images/, ex. tablier.png",
+                        id="art-image",
+                    ),
+                )
                 with Horizontal(classes="form-row"):
                     yield Checkbox(
                         "Vendu au poids", article.sold_by_weight if article else False, id="art-weight"
@@ -128,7 +140,7 @@ class ArticleForm(ModalScreen[int | None]):
         draft = ArticleDraft(
             name=self.value("art-name"),
             reference=self.value("art-reference"),
-            category=str(category) if category is not Select.BLANK else "",
+            category=category if isinstance(category, str) else "",
             barcodes=self.value("art-barcodes"),
             vat=format_rate(int(str(self.query_one("#art-vat", Select).value))),
             price=self.value("art-price"),
@@ -136,6 +148,7 @@ class ArticleForm(ModalScreen[int | None]):
             sold_by_weight=self.query_one("#art-weight", Checkbox).value,
             favourite=self.query_one("#art-favourite", Checkbox).value,
             threshold=self.value("art-threshold"),
+            image=self.value("art-image"),
         )
         editor = CatalogueEditor(self.kiosk.till.db)
         try:
@@ -160,7 +173,7 @@ class ArticleForm(ModalScreen[int | None]):
 
 
 class CategoryForm(ModalScreen[str | None]):
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="category.cancel")]
 
     def __init__(self, manager: StaffMember, key: str | None = None):
@@ -184,6 +197,8 @@ class CategoryForm(ModalScreen[str | None]):
             keys = [c.key for c in self.kiosk.till.catalogue.categories()]
             position = str(keys.index(self.key) + 1) if current and self.key else ""
             yield Input(position, placeholder="Ordre (1 = première)", id="cat-position", restrict=r"\d*")
+            image = CatalogueEditor(self.kiosk.till.db).category_image(self.key) if self.key else ""
+            yield Input(image, placeholder="Image (fichier dans images/)", id="cat-image")
             for flag, label in CATEGORY_FLAGS.items():
                 yield Checkbox(label, flag in flags, id=f"flag-{flag}")
             yield Static("", id="category-error", classes="error")
@@ -208,6 +223,7 @@ class CategoryForm(ModalScreen[str | None]):
                     self.query_one("#cat-color", Input).value,
                     flags,
                     self.key,
+                    self.query_one("#cat-image", Input).value,
                 )
                 position = self.query_one("#cat-position", Input).value
                 if position:
@@ -226,7 +242,7 @@ class CategoryForm(ModalScreen[str | None]):
 class ProductSheet(ModalScreen[None]):
     """Everything about one article: prices, VAT, barcodes, category, stock and its last movements."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Fermer", id="sheet.close")]
 
     def __init__(self, article_id: int):
@@ -252,6 +268,7 @@ class ProductSheet(ModalScreen[None]):
                     f"Prix TTC : {format_eur(a.price_cents)}{unit}   TVA {format_rate(a.vat_bp)}",
                     f"Prix d'achat : {format_eur(sheet.cost_cents) if sheet.cost_cents is not None else '—'}",
                     f"Codes-barres : {', '.join(sheet.barcodes) or '—'}",
+                    f"Image : {sheet.image or '—'}",
                     f"Vendu {'au poids' if a.sold_by_weight else 'à l’unité'}"
                     + (" — favori" if sheet.favourite else "")
                     + (" — ARCHIVÉ" if sheet.archived else ""),
@@ -293,7 +310,7 @@ class ProductSheet(ModalScreen[None]):
 class CatalogueScreen(ModalScreen[None]):
     """Articles (searchable list) and categories, for a manager."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [
         Binding("f2", "new_article", "Nouvel article", id="catalogue.new"),
         Binding("f3", "edit_article", "Modifier", id="catalogue.edit"),
@@ -320,14 +337,16 @@ class CatalogueScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog catalogue-screen", id="catalogue"):
             yield Label("Catalogue", classes="section-title")
-            yield Input(placeholder="Chercher : nom, référence ou code-barres", id="catalogue-search")
-            yield Checkbox("Montrer les articles archivés", id="show-archived")
+            with Horizontal(id="catalogue-filters"):
+                yield Input(placeholder="Chercher : nom, référence ou code-barres", id="catalogue-search")
+                yield Checkbox("Archivés", id="show-archived", tooltip="Montrer aussi les articles archivés")
             yield DataTable(id="catalogue-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="catalogue-message")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Nouveau (F2)", id="article-new", variant="success")
                 yield Button("Modifier (F3)", id="article-edit", variant="primary")
                 yield Button("Supprimer (F8)", id="article-remove", variant="error")
+            with Horizontal(classes="dialog-buttons"):
                 yield Button("Déclinaisons (F5)", id="show-variants")
                 yield Button("Catégories (F4)", id="show-categories")
                 yield Button("Fermer", id="catalogue-close")
@@ -389,6 +408,12 @@ class CatalogueScreen(ModalScreen[None]):
         if self.showing_categories:
             self.showing_categories = False
         self.refresh_table()
+
+    @on(DataTable.RowSelected, "#catalogue-table")
+    def row_chosen(self) -> None:
+        """Entrée or a touch on an article (or a category): its form, to edit it (seed: « cliquez sur son
+        intitulé »)."""
+        self.action_edit_article()
 
     @on(Input.Submitted, "#catalogue-search")
     def search_submitted(self) -> None:
@@ -480,7 +505,7 @@ class CatalogueScreen(ModalScreen[None]):
 class VariantDialog(ModalScreen[ArticleView | None]):
     """Which variant of a model article is sold: arrows and Entrée, or touch."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="variant.cancel")]
 
     def __init__(self, name: str, variants: list[ArticleView]):
@@ -517,7 +542,7 @@ class VariantsScreen(ModalScreen[None]):
     """The variants of a model article: add sizes × colours at once (each with its own barcode, price
     delta and stock), see them, archive or delete one."""
 
-    DEFAULT_CSS = CATALOGUE_CSS
+    CSS = CATALOGUE_CSS
     BINDINGS = [
         Binding("f8", "remove", "Supprimer", id="variants.remove"),
         Binding("escape", "dismiss(None)", "Fermer", id="variants.close"),

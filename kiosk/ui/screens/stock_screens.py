@@ -35,10 +35,13 @@ STOCK_CSS = """
 """
 
 
+MAX_ROWS = 500
+
+
 class MovementDialog(ModalScreen[tuple[str, Decimal, str] | None]):
     """« Mouvement » for one article: kind, quantity added (12) or taken away (-3), reason."""
 
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="movement.cancel")]
 
     def __init__(self, line: StockLine):
@@ -92,7 +95,7 @@ class MovementDialog(ModalScreen[tuple[str, Decimal, str] | None]):
 
 
 class ThresholdDialog(ModalScreen[str | None]):
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="threshold.cancel")]
 
     def __init__(self, line: StockLine):
@@ -124,7 +127,7 @@ class ThresholdDialog(ModalScreen[str | None]):
 class StockScreen(ModalScreen[None]):
     """Every article's stock (or only those at their threshold), movements, thresholds, valuation."""
 
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [
         Binding("f2", "movement", "Mouvement", id="stock.move", tooltip="Ajouter ou retirer du stock"),
         Binding("f3", "threshold", "Seuil", id="stock.threshold", tooltip="Seuil d'alerte de l'article"),
@@ -179,10 +182,13 @@ class StockScreen(ModalScreen[None]):
     def refresh_table(self) -> None:
         stock = self.kiosk.till.stock
         category = self.query_one("#stock-category", Select).value
-        key = category if isinstance(category, str) else None  # no choice: every category
-        self.lines = stock.lines(category=key)
-        if self.alerts_only:
-            self.lines = [line for line in self.lines if line.alert]
+        key = category if isinstance(category, str) else None  # Select.NULL: all categories
+        self.lines = stock.lines(category=key, only_alerts=self.alerts_only, limit=MAX_ROWS + 1)
+        if len(self.lines) > MAX_ROWS:  # a 100,000-article catalogue: one category at a time
+            self.lines = self.lines[:MAX_ROWS]
+            self.say(
+                f"Plus de {MAX_ROWS} articles : choisissez une catégorie (ou les alertes) pour tout voir."
+            )
         table = self.query_one("#stock-table", DataTable)
         row = table.cursor_row
         table.clear()
@@ -230,6 +236,11 @@ class StockScreen(ModalScreen[None]):
     def alerts_toggled(self, event: Checkbox.Changed) -> None:
         self.alerts_only = event.value
         self.refresh_table()
+
+    @on(DataTable.RowSelected, "#stock-table")
+    def row_chosen(self) -> None:
+        """Entrée or a touch on an article: « Mouvement »."""
+        self.action_movement()
 
     @on(Select.Changed, "#stock-category")
     def category_chosen(self) -> None:
@@ -290,7 +301,7 @@ class InventoryScreen(ModalScreen[None]):
     """Inventory count: scan (or type) each article found on the shelves, correct a count if needed,
     then post: only the differences with the stock become movements."""
 
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [
         Binding("f4", "set_count", "Quantité", id="inventory.qty", tooltip="Corriger la quantité comptée"),
         Binding("f12", "post", "Valider", id="inventory.post", tooltip="Enregistrer les écarts"),
@@ -339,12 +350,15 @@ class InventoryScreen(ModalScreen[None]):
             self.app.bell()
 
     def refresh_table(self, article_id: int | None = None) -> None:
+        """Redraw the count; with `article_id`, only its row (a scan must not redraw a long count)."""
         assert self.count is not None
         table = self.query_one("#inventory-table", DataTable)
-        table.clear()
-        for line in self.count.lines.values():
+        if article_id is None:
+            table.clear()
+        lines = [self.count.lines[article_id]] if article_id is not None else list(self.count.lines.values())
+        for line in lines:
             diff = line.difference_milli
-            table.add_row(
+            cells = (
                 Text(line.reference),
                 Text(line.name),
                 Text(format_stock(line.expected_milli), justify="right"),
@@ -354,10 +368,15 @@ class InventoryScreen(ModalScreen[None]):
                     style="bold" if diff else "",
                     justify="right",
                 ),
-                key=str(line.article_id),
             )
+            key = str(line.article_id)
+            if key in table.rows:
+                for column, cell in zip(("ref", "name", "exp", "cnt", "diff"), cells, strict=True):
+                    table.update_cell(key, column, cell)
+            else:
+                table.add_row(*cells, key=key)
         if article_id is not None:
-            table.move_cursor(row=list(self.count.lines).index(article_id))
+            table.move_cursor(row=table.get_row_index(str(article_id)))
 
     @on(Input.Submitted, "#inventory-code")
     def code_submitted(self, event: Input.Submitted) -> None:
@@ -370,14 +389,16 @@ class InventoryScreen(ModalScreen[None]):
         assert self.count is not None
         self.confirming = False
         try:
-            article = self.kiosk.till.catalogue.by_code(code)
+            match = self.kiosk.till.catalogue.resolve(code)
         except BarcodeError as exc:
             self.say(str(exc), error=True)
             return
-        if article is None:
+        if match is None:
             self.say(f"Article inconnu : {code}. Vérifiez le code ou créez l'article.", error=True)
             return
-        line = self.count.add(article.id, article.reference, article.name)
+        article = match.article
+        qty = match.weight if match.weight is not None else Decimal(1)  # a scale label counts its weight
+        line = self.count.add(article.id, article.reference, article.name, qty)
         self.refresh_table(article.id)
         self.say(f"{article.name} : {format_stock(line.counted_milli)} compté(s).")
 
@@ -448,7 +469,7 @@ class InventoryScreen(ModalScreen[None]):
 
 
 class CountDialog(ModalScreen[str | None]):
-    DEFAULT_CSS = STOCK_CSS
+    CSS = STOCK_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Annuler", id="count.cancel")]
 
     def __init__(self, name: str, current: str):

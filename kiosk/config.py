@@ -74,6 +74,10 @@ def _scale_labels(value: Any) -> bool:
     return isinstance(value, list)
 
 
+def _path_or_empty(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 500
+
+
 # dotted key → (check, what is expected); anything not listed here is refused as unknown.
 SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "shop.id": (_ident, "1 à 32 lettres, chiffres, - ou _"),
@@ -158,6 +162,28 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "devices.drawer.active_high": (_bool, "true ou false"),
     "devices.drawer.kick_pin": (_choice(2, 5), "2 ou 5"),  # type: ignore[arg-type]
     "devices.drawer.sensor_pin": (_int_range(0, 27), "un numéro de broche GPIO BCM de 0 à 27"),
+    "uplink.enabled": (_bool, "true ou false (envoi des ventes au portail par MQTT)"),
+    "uplink.host": (_text, "l'adresse du serveur MQTT, par exemple mqtt.exemple.fr"),
+    "uplink.port": (_int_range(1, 65535), "un port TCP de 1 à 65535 (1883, ou 8883 en TLS)"),
+    "uplink.tls": (_bool, "true ou false"),
+    "uplink.ca_file": (_path_or_empty, "le chemin du certificat de l'autorité (PEM) ; vide : CA du système"),
+    "uplink.cert_file": (_path_or_empty, "le chemin du certificat client de la caisse (PEM) ; vide : aucun"),
+    "uplink.key_file": (_path_or_empty, "le chemin de la clé privée du certificat client ; vide : aucune"),
+    "uplink.username": (lambda v: isinstance(v, str) and len(v) <= 200, "un nom d'utilisateur MQTT"),
+    "uplink.password": (lambda v: isinstance(v, str) and len(v) <= 200, "un mot de passe MQTT"),
+    "uplink.fleet_public_key": (
+        _path_or_empty,
+        "le chemin de la clé publique Ed25519 de la flotte (PEM) ; vide : commandes refusées",
+    ),
+    "uplink.backlog_budget_mb": (_int_range(1, 10_000), "une taille en Mo de 1 à 10000"),
+    "uplink.status_interval_s": (_int_range(1, 3600), "une durée en secondes de 1 à 3600"),
+    "uplink.reconnect_max_s": (_int_range(1, 600), "une durée en secondes de 1 à 600"),
+    "uplink.keepalive_s": (_int_range(5, 3600), "une durée en secondes de 5 à 3600"),
+    "uplink.ack_timeout_s": (_int_range(1, 600), "une durée en secondes de 1 à 600"),
+    "uplink.portal_db": (
+        lambda v: isinstance(v, str) and v.startswith(("postgresql://", "sqlite:")),
+        'postgresql://utilisateur@hôte:5432/base ou sqlite:chemin (portail de démonstration)',
+    ),
 }
 
 

@@ -105,6 +105,10 @@ class Till:
             training=config.get("till.training"),
             first_month=config.get("fiscal.first_month"),
         )
+        if config.get("uplink.enabled"):
+            from .uplink.outbox import install
+
+            install(self)  # sales, closures and JET events also go to the outbox, in their transaction
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
         self.clock_behind: str | None = None
         self._restored: list[str] = []

@@ -45,7 +45,20 @@ def _v3_print_queue(db: SqliteDatabase) -> None:
     db.create_tables([PrintJob])
 
 
-MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [_v1_base, _v2_article_search, _v3_print_queue]
+def _v4_uplink_outbox(db: SqliteDatabase) -> None:
+    """The uplink's outbox (events sent to the portal), fleet command nonces, inbound events applied."""
+    from ..uplink.outbox import CREATE_SQL
+
+    for statement in CREATE_SQL:
+        db.execute_sql(statement)
+
+
+MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
+    _v1_base,
+    _v2_article_search,
+    _v3_print_queue,
+    _v4_uplink_outbox,
+]
 LATEST = len(MIGRATIONS)
 
 

@@ -1,0 +1,315 @@
+"""The reference portal ingest: stores every till event exactly once, in order per till, then acks.
+
+Events arrive on `till/{shop}/+/events` (QoS 1, persistent session). A worker stores them in batches, in
+one database transaction per batch: per till, only the next sequence number is accepted (earlier ones are
+duplicates, already stored; a later one means something is missing, reported as a gap so that the till
+resends); the event id is the primary key. The cumulative ack is published after the commit, so a crash
+between the two only causes a resend, which the order check and the key turn into a no-op.
+
+PostgreSQL in production (psycopg; several workers may share the load: the per-till row lock keeps the
+order); SQLite for the demo.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import paho.mqtt.client as mqtt
+
+from . import topics
+from .settings import UplinkSettings
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Incoming:
+    event_id: str
+    shop: str
+    till: str
+    seq: int
+    type: str
+    schema: int
+    created_at: str
+    payload: str  # the payload's JSON text
+
+
+def parse_event(topic: str, raw: bytes) -> Incoming | None:
+    """An event as published by a till; None when malformed or not on its own till's topic."""
+    where = topics.parse(topic)
+    try:
+        data = json.loads(raw)
+        event = Incoming(
+            str(data["id"]),
+            str(data["shop"]),
+            str(data["till"]),
+            int(data["seq"]),
+            str(data["type"]),
+            int(data["v"]),
+            str(data["at"]),
+            json.dumps(data["payload"], separators=(",", ":"), ensure_ascii=False),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+    if where is None or (where[0], where[1]) != (event.shop, event.till) or event.seq < 1:
+        return None
+    return event
+
+
+class Store(Protocol):
+    def store(
+        self, events: list[Incoming], statuses: dict[tuple[str, str], str]
+    ) -> dict[tuple[str, str], tuple[int, bool]]: ...
+
+    def close(self) -> None: ...
+
+
+def _accept(last: int, events: Iterable[Incoming]) -> tuple[list[Incoming], int, bool]:
+    """The events that extend a till's sequence after `last`; (accepted, new last, gap seen)."""
+    accepted: list[Incoming] = []
+    for event in sorted(events, key=lambda e: e.seq):
+        if event.seq <= last:
+            continue  # already stored (a resend)
+        if event.seq != last + 1:
+            return accepted, last, True
+        accepted.append(event)
+        last = event.seq
+    return accepted, last, False
+
+
+def _groups(events: list[Incoming]) -> dict[tuple[str, str], list[Incoming]]:
+    groups: dict[tuple[str, str], list[Incoming]] = {}
+    for event in events:
+        groups.setdefault((event.shop, event.till), []).append(event)
+    return groups
+
+
+PG_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS uplink_event ("
+    " event_id uuid PRIMARY KEY, shop text NOT NULL, till text NOT NULL, seq bigint NOT NULL,"
+    " type text NOT NULL, schema integer NOT NULL, payload jsonb NOT NULL, created_at text NOT NULL,"
+    " received_at timestamptz NOT NULL DEFAULT now(), UNIQUE (shop, till, seq))",
+    "CREATE TABLE IF NOT EXISTS uplink_till ("
+    " shop text NOT NULL, till text NOT NULL, last_seq bigint NOT NULL, PRIMARY KEY (shop, till))",
+    "CREATE TABLE IF NOT EXISTS uplink_status ("
+    " shop text NOT NULL, till text NOT NULL, status jsonb NOT NULL,"
+    " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (shop, till))",
+)
+
+
+class PostgresStore:
+    def __init__(self, dsn: str, schema: str | None = None):
+        import psycopg
+
+        self.conn = psycopg.connect(dsn, autocommit=True)
+        if schema:
+            self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            self.conn.execute(f'SET search_path TO "{schema}"')
+        for statement in PG_SCHEMA:
+            self.conn.execute(statement)  # type: ignore[arg-type]
+        self.conn.autocommit = False
+
+    def store(
+        self, events: list[Incoming], statuses: dict[tuple[str, str], str]
+    ) -> dict[tuple[str, str], tuple[int, bool]]:
+        results = {}
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            for (shop, till), group in sorted(_groups(events).items()):
+                cur.execute(
+                    "INSERT INTO uplink_till (shop, till, last_seq) VALUES (%s, %s, 0) ON CONFLICT DO NOTHING",
+                    (shop, till),
+                )
+                cur.execute(
+                    "SELECT last_seq FROM uplink_till WHERE shop = %s AND till = %s FOR UPDATE", (shop, till)
+                )
+                row = cur.fetchone()
+                accepted, last, gap = _accept(int(row[0]) if row else 0, group)
+                if accepted:
+                    cur.executemany(
+                        "INSERT INTO uplink_event (event_id, shop, till, seq, type, schema, payload, created_at)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s) ON CONFLICT DO NOTHING",
+                        [
+                            (e.event_id, e.shop, e.till, e.seq, e.type, e.schema, e.payload, e.created_at)
+                            for e in accepted
+                        ],
+                    )
+                    cur.execute(
+                        "UPDATE uplink_till SET last_seq = %s WHERE shop = %s AND till = %s",
+                        (last, shop, till),
+                    )
+                results[(shop, till)] = (last, gap)
+            for (shop, till), status in statuses.items():
+                cur.execute(
+                    "INSERT INTO uplink_status (shop, till, status) VALUES (%s, %s, %s::jsonb)"
+                    " ON CONFLICT (shop, till) DO UPDATE SET status = excluded.status, updated_at = now()",
+                    (shop, till, status),
+                )
+        return results
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+SQLITE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS uplink_event ("
+    " event_id TEXT PRIMARY KEY, shop TEXT NOT NULL, till TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " type TEXT NOT NULL, schema INTEGER NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL,"
+    " received_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, UNIQUE (shop, till, seq))",
+    "CREATE TABLE IF NOT EXISTS uplink_till ("
+    " shop TEXT NOT NULL, till TEXT NOT NULL, last_seq INTEGER NOT NULL, PRIMARY KEY (shop, till))",
+    "CREATE TABLE IF NOT EXISTS uplink_status ("
+    " shop TEXT NOT NULL, till TEXT NOT NULL, status TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (shop, till))",
+)
+
+
+class SqliteStore:
+    """The demo portal's store: same tables and rules in one SQLite file."""
+
+    def __init__(self, path: str):
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        self.conn.execute("PRAGMA journal_mode = wal")
+        for statement in SQLITE_SCHEMA:
+            self.conn.execute(statement)
+
+    def store(
+        self, events: list[Incoming], statuses: dict[tuple[str, str], str]
+    ) -> dict[tuple[str, str], tuple[int, bool]]:
+        results = {}
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for (shop, till), group in sorted(_groups(events).items()):
+                conn.execute(
+                    "INSERT OR IGNORE INTO uplink_till (shop, till, last_seq) VALUES (?, ?, 0)", (shop, till)
+                )
+                row = conn.execute(
+                    "SELECT last_seq FROM uplink_till WHERE shop = ? AND till = ?", (shop, till)
+                ).fetchone()
+                accepted, last, gap = _accept(int(row[0]), group)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO uplink_event (event_id, shop, till, seq, type, schema, payload, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (e.event_id, e.shop, e.till, e.seq, e.type, e.schema, e.payload, e.created_at)
+                        for e in accepted
+                    ],
+                )
+                conn.execute(
+                    "UPDATE uplink_till SET last_seq = ? WHERE shop = ? AND till = ?", (last, shop, till)
+                )
+                results[(shop, till)] = (last, gap)
+            for (shop, till), status in statuses.items():
+                conn.execute(
+                    "INSERT INTO uplink_status (shop, till, status) VALUES (?, ?, ?) ON CONFLICT (shop, till)"
+                    " DO UPDATE SET status = excluded.status, updated_at = CURRENT_TIMESTAMP",
+                    (shop, till, status),
+                )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return results
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_store(url: str, schema: str | None = None) -> Store:
+    """postgresql://... (PostgreSQL) or sqlite:PATH (demo)."""
+    if url.startswith("sqlite:"):
+        return SqliteStore(url.removeprefix("sqlite:").removeprefix("//"))
+    return PostgresStore(url, schema)
+
+
+class Ingest:
+    """Subscribes to a shop's tills (or all: shop "+"), stores, acks. `run()` blocks until `stop()`."""
+
+    def __init__(self, settings: UplinkSettings, store: Store, shop: str = "+", client_id: str | None = None):
+        self.settings = settings
+        self.store = store
+        self.shop = shop
+        self._queue: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self._stop = threading.Event()
+        self.ready = threading.Event()
+        self.stored = 0
+        name = client_id or f"portal-ingest-{shop if shop != '+' else 'all'}"
+        self.client = settings.client(name)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = lambda client, userdata, message: self._queue.put(
+            (message.topic, bytes(message.payload))
+        )
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            log.warning("ingest: connexion refusée (%s)", reason)
+            return
+        base = f"{topics.ROOT}/{self.shop}/+"
+        client.subscribe([(f"{base}/events", 1), (f"{base}/status", 1)])
+        self.ready.set()
+
+    def run(self) -> None:
+        s = self.settings
+        self.client.connect_async(
+            s.host,
+            s.port,
+            keepalive=s.keepalive_s,
+            clean_start=False,
+            properties=s.connect_properties(SESSION_EXPIRY_S),
+        )
+        self.client.loop_start()
+        try:
+            while not self._stop.is_set():
+                self.drain(timeout=0.2)
+        finally:
+            self.client.loop_stop()
+            self.client.disconnect()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def drain(self, timeout: float) -> int:
+        """Store one batch of what arrived (waiting up to `timeout` for the first message), then ack."""
+        try:
+            first = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return 0
+        messages = [first]
+        while len(messages) < BATCH:
+            try:
+                messages.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        events, statuses = [], {}
+        for topic, raw in messages:
+            where = topics.parse(topic)
+            if where is None:
+                continue
+            if where[2] == "status":
+                try:
+                    json.loads(raw)
+                except ValueError:
+                    continue
+                statuses[(where[0], where[1])] = raw.decode("utf-8", "replace")
+                continue
+            event = parse_event(topic, raw)
+            if event is None:
+                log.warning("ingest: événement illisible sur %s ignoré", topic)
+                continue
+            events.append(event)
+        results = self.store.store(events, statuses)
+        for (shop, till), (last, gap) in results.items():
+            payload = json.dumps({"seq": last, "gap": gap}).encode()
+            self.client.publish(topics.ack(shop, till), payload, qos=1)
+        self.stored += len(events)
+        return len(messages)

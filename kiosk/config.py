@@ -182,7 +182,7 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "uplink.ack_timeout_s": (_int_range(1, 600), "une durée en secondes de 1 à 600"),
     "uplink.portal_db": (
         lambda v: isinstance(v, str) and v.startswith(("postgresql://", "sqlite:")),
-        'postgresql://utilisateur@hôte:5432/base ou sqlite:chemin (portail de démonstration)',
+        "postgresql://utilisateur@hôte:5432/base ou sqlite:chemin (portail de démonstration)",
     ),
 }
 

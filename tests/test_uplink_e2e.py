@@ -1,0 +1,170 @@
+"""Till -> Mosquitto -> portal ingest (PostgreSQL), end to end, with outages on every side."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from kiosk.sim import simulate_sales
+from kiosk.till import Till
+from kiosk.uplink import outbox
+from kiosk.uplink.ingest import Ingest, open_store
+from kiosk.uplink.publisher import Publisher
+from kiosk.uplink.settings import UplinkSettings
+
+from .mqtt_broker import Broker, broker, open_uplink_till, pg_url, wait_until
+
+__all__ = ["broker", "pg_url"]
+
+
+class RunningIngest:
+    def __init__(self, port: int, dsn: str, schema: str):
+        self.settings = UplinkSettings(
+            shop="S001", till="portal", host="127.0.0.1", port=port, reconnect_max_s=1
+        )
+        self.dsn, self.schema = dsn, schema
+        self.ingest: Ingest | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.ingest = Ingest(self.settings, open_store(self.dsn, self.schema), shop="S001")
+        self.thread = threading.Thread(target=self.ingest.run, daemon=True)
+        self.thread.start()
+        wait_until(self.ingest.ready.is_set, what="ingest subscribed")
+
+    def kill(self) -> None:
+        """Stops abruptly: no ack for what it has not stored, its session stays on the broker."""
+        assert self.ingest is not None and self.thread is not None
+        self.ingest.stop()
+        self.thread.join(10)
+        self.ingest.store.close()
+
+
+@pytest.fixture
+def ingest(broker: Broker, pg_url: tuple[str, str]) -> Iterator[RunningIngest]:
+    running = RunningIngest(broker.port, *pg_url)
+    running.start()
+    yield running
+    if running.thread is not None and running.thread.is_alive():
+        running.kill()
+
+
+@pytest.fixture
+def till_a(tmp_path: Path, broker: Broker) -> Iterator[Till]:
+    till = open_uplink_till(tmp_path / "a", broker.port)
+    till.start()
+    yield till
+    till.db.close()
+
+
+def rows(pg_url: tuple[str, str], till: str = "T01") -> list[tuple[int, str, str, dict]]:
+    dsn, schema = pg_url
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        return list(
+            conn.execute(
+                "SELECT seq, event_id::text, type, payload FROM uplink_event WHERE till = %s ORDER BY received_at, seq",
+                (till,),
+            )
+        )
+
+
+def drained(till: Till) -> bool:
+    return outbox.backlog(till.db.connection()).events == 0
+
+
+def assert_exactly_once_in_order(pg_url: tuple[str, str], till: Till) -> list[tuple[int, str, str, dict]]:
+    stored = rows(pg_url)
+    last = till.db.execute_sql("SELECT last_seq FROM outbox_state").fetchone()[0]
+    assert [r[0] for r in stored] == list(range(1, last + 1))  # each once, stored in sequence order
+    assert len({r[1] for r in stored}) == len(stored)
+    return stored
+
+
+def test_a_sale_is_ingested_exactly_once(
+    till_a: Till, ingest: RunningIngest, pg_url: tuple[str, str]
+) -> None:
+    publisher = Publisher(till_a)
+    publisher.start()
+    try:
+        summary = simulate_sales(till_a, 3)
+        wait_until(lambda: drained(till_a), what="outbox drained")
+    finally:
+        publisher.stop()
+    stored = assert_exactly_once_in_order(pg_url, till_a)
+    sales = [r[3] for r in stored if r[2] == "sale"]
+    assert [s["number"] for s in sales] == ["T01-000001", "T01-000002", "T01-000003"]
+    assert sum(s["body"]["total"] for s in sales) == summary.total
+
+
+def test_broker_down_during_sales_then_back(
+    till_a: Till, broker: Broker, ingest: RunningIngest, pg_url: tuple[str, str]
+) -> None:
+    publisher = Publisher(till_a)
+    publisher.start()
+    try:
+        simulate_sales(till_a, 20)
+        broker.stop()
+        simulate_sales(till_a, 200, seed=1)  # the till sells on without the network
+        assert outbox.backlog(till_a.db.connection()).events >= 200
+        broker.start()
+        simulate_sales(till_a, 20, seed=2)
+        wait_until(lambda: drained(till_a), what="outbox drained after the outage")
+    finally:
+        publisher.stop()
+    stored = assert_exactly_once_in_order(pg_url, till_a)
+    numbers = [r[3]["number"] for r in stored if r[2] == "sale"]
+    assert numbers == [f"T01-{n:06d}" for n in range(1, 241)]
+
+
+def test_ingest_killed_and_restarted_loses_and_doubles_nothing(
+    till_a: Till, ingest: RunningIngest, pg_url: tuple[str, str]
+) -> None:
+    publisher = Publisher(till_a)
+    publisher.start()
+    try:
+        simulate_sales(till_a, 30)
+        ingest.kill()
+        simulate_sales(till_a, 100, seed=1)
+        ingest.start()
+        wait_until(lambda: drained(till_a), what="outbox drained after the ingest restarted")
+    finally:
+        publisher.stop()
+    stored = assert_exactly_once_in_order(pg_url, till_a)
+    assert len([r for r in stored if r[2] == "sale"]) == 130
+
+
+def test_status_is_retained_with_the_chain_head(till_a: Till, broker: Broker, ingest: RunningIngest) -> None:
+    from .test_uplink_fleet import read_retained
+
+    publisher = Publisher(till_a)
+    publisher.start()
+    try:
+        simulate_sales(till_a, 2)
+        wait_until(lambda: drained(till_a), what="outbox drained")
+        heads = till_a.ledger.head(till_a.db.connection(), "TICKET")
+        assert heads is not None
+
+        def current() -> bool:
+            status = read_retained(broker.port, "till/S001/T01/status")
+            return status is not None and (status.get("last_ticket") or {}).get("seq") == 2
+
+        wait_until(current, what="status with the last ticket")
+        status = read_retained(broker.port, "till/S001/T01/status")
+        assert status is not None and status["online"] is True
+        ticket_head = status["chain_head"]["journals"]["TICKET"]
+        assert (ticket_head["seq"], ticket_head["sig"]) == (heads.seq, heads.sig)
+        assert status["chain_head"]["key_id"] == till_a.ledger.key.key_id
+        assert status["last_ticket"]["number"] == "T01-000002"
+        assert status["outbox"]["depth"] == 0 and status["disk_free"] > 0
+    finally:
+        publisher.stop()
+    stopped = read_retained(broker.port, "till/S001/T01/status")
+    assert stopped is not None and stopped["online"] is False and stopped["reason"] == "stopped"
+    assert stopped["chain_head"]["journals"]["TICKET"]["sig"] == heads.sig
+    json.dumps(stopped)

@@ -36,3 +36,204 @@ def read_retained(port: int, topic: str, timeout: float = 10.0) -> dict[str, Any
     client.loop_stop()
     client.disconnect()
     return json.loads(got[-1]) if got else None
+
+
+# -- signed commands ------------------------------------------------------------------------------
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from kiosk.cli.main import main  # noqa: E402
+from kiosk.sim import simulate_sales  # noqa: E402
+from kiosk.till import Till  # noqa: E402
+from kiosk.uplink.commands import sign_command  # noqa: E402
+from kiosk.uplink.fleet import keygen, load_private_key, send_command, send_raw  # noqa: E402
+from kiosk.uplink.publisher import Publisher  # noqa: E402
+from kiosk.uplink.settings import UplinkSettings  # noqa: E402
+
+from .mqtt_broker import Broker, broker, open_uplink_till, uplink_toml, wait_until  # noqa: E402
+
+__all__ = ["broker"]
+
+
+@pytest.fixture
+def fleet_key(tmp_path: Path) -> tuple[Ed25519PrivateKey, Path]:
+    public = keygen(tmp_path / "fleet" / "fleet-ed25519.pem")
+    return load_private_key(tmp_path / "fleet" / "fleet-ed25519.pem"), public
+
+
+@pytest.fixture
+def running(tmp_path: Path, broker: Broker, fleet_key: tuple[Ed25519PrivateKey, Path]) -> Iterator[Till]:
+    till = open_uplink_till(tmp_path / "t", broker.port, extra=f'fleet_public_key = "{fleet_key[1]}"\n')
+    till.start()
+    publisher = Publisher(till)
+    publisher.start()
+    wait_until(publisher.connected.is_set, what="till connected")
+    yield till
+    publisher.stop()
+    till.db.close()
+
+
+def fleet_settings(broker: Broker) -> UplinkSettings:
+    return UplinkSettings(shop="S001", till="fleet", host="127.0.0.1", port=broker.port)
+
+
+def jet(till: Till, code: str) -> list[dict[str, Any]]:
+    rows = till.db.execute_sql(
+        "SELECT body FROM fiscal_record WHERE journal = 'JET' AND rtype = ? ORDER BY seq", (code,)
+    ).fetchall()
+    return [json.loads(row[0])["details"] for row in rows]
+
+
+def test_signed_ping_is_answered_and_journaled(
+    running: Till, broker: Broker, fleet_key: tuple[Ed25519PrivateKey, Path]
+) -> None:
+    result = send_command(fleet_settings(broker), fleet_key[0], "S001", "T01", "ping")
+    assert result is not None and result["ok"] is True and result["result"]["pong"] is True
+    journaled = jet(running, "FLEET_COMMAND")
+    assert [(j["cmd"], j["id"]) for j in journaled] == [("ping", result["id"])]
+
+
+def test_report_x_returns_the_day_totals(
+    running: Till, broker: Broker, fleet_key: tuple[Ed25519PrivateKey, Path]
+) -> None:
+    summary = simulate_sales(running, 3)
+    result = send_command(fleet_settings(broker), fleet_key[0], "S001", "T01", "report-x")
+    assert result is not None and result["ok"] is True
+    assert result["result"]["report"] == "X" and result["result"]["totals"]["net"] == summary.total
+
+
+def test_set_config_is_validated_then_written(
+    running: Till, broker: Broker, fleet_key: tuple[Ed25519PrivateKey, Path]
+) -> None:
+    settings = fleet_settings(broker)
+    bad = send_command(
+        settings, fleet_key[0], "S001", "T01", "set-config", {"key": "cash.presets", "value": "x"}
+    )
+    assert bad is not None and bad["ok"] is False and "cash.presets" in bad["error"]
+    good = send_command(
+        settings, fleet_key[0], "S001", "T01", "set-config", {"key": "cash.presets", "value": [200, 500]}
+    )
+    assert good is not None and good["ok"] is True
+    reopened = Till.open(running.data_dir)
+    assert reopened.config.get("cash.presets") == [200, 500]
+    assert reopened.config.get("uplink.enabled") is True  # the rest of the file kept
+    reopened.db.close()
+
+
+def test_forged_unsigned_expired_replayed_and_malformed_commands_are_refused(
+    running: Till, broker: Broker, fleet_key: tuple[Ed25519PrivateKey, Path]
+) -> None:
+    settings = fleet_settings(broker)
+    config_file = running.data_dir / "kiosk.toml"
+    before = config_file.read_text("utf-8")
+    change = {"key": "cash.presets", "value": [100]}
+
+    forger = Ed25519PrivateKey.generate()
+    forged = send_command(settings, forger, "S001", "T01", "set-config", change)
+    assert forged is not None and forged["reason"] == "bad_signature"
+
+    command_id, signed = sign_command(fleet_key[0], "S001", "T01", "set-config", change)
+    body = json.loads(signed)["body"]
+    unsigned = send_raw(settings, "S001", "T01", json.dumps({"body": body}).encode(), command_id)
+    assert unsigned is not None and unsigned["reason"] == "unsigned"
+
+    tampered_body = body.replace("[100]", "[999]")
+    tampered = json.dumps({"body": tampered_body, "sig": json.loads(signed)["sig"]}).encode()
+    result = send_raw(settings, "S001", "T01", tampered, command_id)
+    assert result is not None and result["reason"] == "bad_signature"
+
+    old_id, old = sign_command(
+        fleet_key[0], "S001", "T01", "set-config", change, now=datetime.now(UTC) - timedelta(hours=1)
+    )
+    expired = send_raw(settings, "S001", "T01", old, old_id)
+    assert expired is not None and expired["reason"] == "expired"
+
+    other_id, other_till = sign_command(fleet_key[0], "S001", "T02", "set-config", change)
+    misdirected = send_raw(settings, "S001", "T01", other_till, other_id)
+    assert misdirected is not None and misdirected["reason"] == "wrong_till"
+
+    malformed = send_raw(settings, "S001", "T01", b"{not json", "corr-1")  # answered by correlation data
+    assert malformed is not None and malformed["reason"] == "malformed" and "illisible" in malformed["error"]
+    assert config_file.read_text("utf-8") == before  # nothing executed
+
+    ping_id, ping = sign_command(fleet_key[0], "S001", "T01", "ping")
+    first = send_raw(settings, "S001", "T01", ping, ping_id)
+    replay = send_raw(settings, "S001", "T01", ping, ping_id)
+    assert first is not None and first["ok"] is True
+    assert replay is not None and replay["reason"] == "replayed" and "rejeu" in replay["error"]
+
+    def all_journaled() -> bool:
+        return len(jet(running, "FLEET_COMMAND_REJECTED")) == 7
+
+    wait_until(all_journaled, what="the malformed command journaled")
+    reasons = [j["reason"] for j in jet(running, "FLEET_COMMAND_REJECTED")]
+    assert reasons == [
+        "bad_signature",
+        "unsigned",
+        "bad_signature",
+        "expired",
+        "wrong_till",
+        "malformed",
+        "replayed",
+    ]
+    assert [j["cmd"] for j in jet(running, "FLEET_COMMAND")] == ["ping"]
+
+
+def test_fleet_status_lists_the_till_and_its_death_when_the_process_dies(
+    tmp_path: Path, broker: Broker
+) -> None:
+    data = tmp_path / "t"
+    open_uplink_till(data, broker.port).db.close()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--data-dir", str(data), "uplink", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def online() -> bool:
+            status = read_retained(broker.port, "till/S001/T01/status")
+            return status is not None and status["online"] is True
+
+        wait_until(online, what="birth certificate")
+        status = read_retained(broker.port, "till/S001/T01/status")
+        assert status is not None and "TICKET" not in status["chain_head"]["journals"]
+        assert status["chain_head"]["journals"]["JET"]["seq"] >= 1
+        config = tmp_path / "fleet.toml"
+        config.write_text(uplink_toml(broker.port), "utf-8")
+        out = _run_cli(["--config", str(config), "fleet", "status"], tmp_path)
+        assert "S001/T01" in out and "en ligne" in out
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+    def dead() -> bool:
+        status = read_retained(broker.port, "till/S001/T01/status")
+        return status is not None and status["online"] is False
+
+    wait_until(dead, what="last will")
+    status = read_retained(broker.port, "till/S001/T01/status")
+    assert status is not None and status["reason"] == "lost" and status["bdseq"] == 0
+    out = _run_cli(["--config", str(config), "fleet", "status"], tmp_path)
+    assert "HORS LIGNE" in out
+
+
+def _run_cli(argv: list[str], tmp_path: Path) -> str:
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["--data-dir", str(tmp_path / "fleet-data"), *argv])
+    assert code == 0, buffer.getvalue()
+    return buffer.getvalue()

@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
         "device", nargs="?", help="printer, drawer, scanner, display, scale ou payment (défaut : tous)"
     )
     hw_test.add_argument("--wait", action="store_true", help="lecteur : attend un scan pendant 10 secondes")
+    from .uplink_cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -87,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             return _config_check(args, data_dir)
         if args.command == "fiscal" and args.action == "verify":
             return _fiscal_verify(args, data_dir)
+        if args.command in ("portal", "fleet"):
+            from .uplink_cli import run_before_till
+
+            return run_before_till(args, args.config, data_dir) or 0
         from ..till import Till
 
         clock = None
@@ -130,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             return _archive(till, args.period, args.out)
         if args.command == "report":
             return _report(till, args.kind, args.date, args.format)
+        if args.command == "uplink":
+            from .uplink_cli import run_with_till
+
+            return run_with_till(args, till)
         if args.command == "hw" and args.action == "list":
             return _hw_list(till, args.json)
         if args.command == "hw" and args.action == "test":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -44,7 +45,9 @@ class Broker:
             "persistence false\n"
             "max_queued_messages 100000\n"
             "max_inflight_messages 1000\n"
-            f"log_dest file {workdir / 'mosquitto.log'}\n" + (extra or "allow_anonymous true\n"),
+            f"log_dest file {workdir / 'mosquitto.log'}\n"
+            + ("user root\n" if os.geteuid() == 0 else "")  # as root it would switch to "mosquitto"
+            + (extra or "allow_anonymous true\n"),
             "utf-8",
         )
         self.proc: subprocess.Popen[bytes] | None = None

@@ -49,6 +49,9 @@ def add_parsers(sub: Any) -> None:
     cmd.add_argument("words", nargs="+", help="la commande et ses arguments")
     cmd.add_argument("--key", type=Path, help="clé privée de la flotte (défaut : $KIOSK_FLEET_KEY)")
     cmd.add_argument("--timeout", type=float, default=30.0)
+    acl = fleet.add_parser("acl", help="fichier ACL Mosquitto de la flotte (chaque caisse : ses sujets)")
+    acl.add_argument("--portal-user", default="portal")
+    acl.add_argument("--fleet-user", default="fleet")
     keygen = fleet.add_parser("keygen", help="crée la clé de la flotte (Ed25519)")
     keygen.add_argument("--out", type=Path, required=True, help="fichier de la clé privée")
 
@@ -198,6 +201,11 @@ def _fleet(args: argparse.Namespace, config: Config) -> int:
                 f"Clé de flotte créée : {args.out} (privée, à garder) et {public} (à installer sur les caisses : "
                 "uplink.fleet_public_key)."
             )
+            return 0
+        if args.action == "acl":
+            from ..uplink.acl import acl_text
+
+            print(acl_text(args.portal_user, args.fleet_user), end="")
             return 0
         if args.action == "status":
             statuses = collect_statuses(settings, args.shop)

@@ -42,6 +42,7 @@ class Incoming:
     schema: int
     created_at: str
     payload: str  # the payload's JSON text
+    base: int = 0  # the till's last acknowledged sequence when it sent this event
 
 
 def parse_event(topic: str, raw: bytes) -> Incoming | None:
@@ -58,10 +59,11 @@ def parse_event(topic: str, raw: bytes) -> Incoming | None:
             int(data["v"]),
             str(data["at"]),
             json.dumps(data["payload"], separators=(",", ":"), ensure_ascii=False),
+            int(data.get("base", 0)),
         )
     except (ValueError, KeyError, TypeError):
         return None
-    if where is None or (where[0], where[1]) != (event.shop, event.till) or event.seq < 1:
+    if where is None or (where[0], where[1]) != (event.shop, event.till) or not 0 <= event.base < event.seq:
         return None
     return event
 
@@ -75,9 +77,19 @@ class Store(Protocol):
 
 
 def _accept(last: int, events: Iterable[Incoming]) -> tuple[list[Incoming], int, bool]:
-    """The events that extend a till's sequence after `last`; (accepted, new last, gap seen)."""
+    """The events that extend a till's sequence after `last`; (accepted, new last, gap seen).
+
+    The till's acknowledged base moves `last` forward: those events were stored by a portal already
+    (this one before its database was restored, or the previous portal)."""
+    events = sorted(events, key=lambda e: e.seq)
+    base = max(e.base for e in events)
+    if base > last:
+        log.warning(
+            "ingest: %s/%s reprend après l'événement %s (déjà accusé)", events[0].shop, events[0].till, base
+        )
+        last = base
     accepted: list[Incoming] = []
-    for event in sorted(events, key=lambda e: e.seq):
+    for event in events:
         if event.seq <= last:
             continue  # already stored (a resend)
         if event.seq != last + 1:

@@ -56,8 +56,11 @@ class Event:
     payload: str  # JSON text, as stored
     created_at: str
 
-    def wire(self, shop: str, till: str) -> bytes:
-        """The message published on the events topic (the payload's JSON is embedded as stored)."""
+    def wire(self, shop: str, till: str, base: int = 0) -> bytes:
+        """The message published on the events topic (the payload's JSON is embedded as stored).
+
+        `base` is the till's last acknowledged sequence: every event up to it was stored by a portal, so
+        a portal that never saw them (a new or restored portal database) starts after it, not at 1."""
         head = json.dumps(
             {
                 "id": self.event_id,
@@ -67,6 +70,7 @@ class Event:
                 "type": self.type,
                 "v": self.schema,
                 "at": self.created_at,
+                "base": base,
             },
             separators=(",", ":"),
             ensure_ascii=False,

@@ -204,7 +204,9 @@ class Publisher:
                     progress = now
                 for event in batch:
                     self.client.publish(
-                        self._topics["events"], event.wire(self.settings.shop, self.settings.till), qos=1
+                        self._topics["events"],
+                        event.wire(self.settings.shop, self.settings.till, acked),
+                        qos=1,
                     )
                 sent = batch[-1].seq
             if now >= status_due:

@@ -6,7 +6,7 @@ import gc
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.app import App
@@ -26,6 +26,9 @@ from .screens.dialogs import ManagerPinDialog
 from .screens.login import LoginScreen
 from .screens.sale import SaleScreen
 
+if TYPE_CHECKING:
+    from ..uplink.publisher import Publisher
+
 
 class KioskApp(App[None]):
     CSS_PATH = Path(__file__).parent / "kiosk.tcss"
@@ -41,6 +44,7 @@ class KioskApp(App[None]):
         self._display_wanted: tuple[str, str] | None = None
         self._display_shown: tuple[str, str] | None = ("", "")
         self._display_lock = threading.Lock()
+        self.uplink: Publisher | None = None
         self.title = till.config.get("shop.name")
         self.sub_title = f"Caisse {till.config.till_id}"
 
@@ -49,6 +53,9 @@ class KioskApp(App[None]):
         for warning in self.till.start():
             self.notify(warning, severity="error", timeout=30)
         self.check_devices()
+        from .screens.uplink import start_uplink
+
+        self.uplink = start_uplink(self)  # sends the outbox to the portal on its own thread
         self.set_interval(0.5, self.watch_drawer)
         self.push_screen(LoginScreen())
         if self.till.clock_behind is not None:
@@ -100,6 +107,8 @@ class KioskApp(App[None]):
 
     def on_unmount(self) -> None:
         self.scanners.close()
+        if self.uplink is not None:
+            self.uplink.stop()
 
     def scanned(self, result: ScanResult) -> None:
         """A scan from an evdev scanner (never typed into a widget: the devices are grabbed)."""
@@ -204,4 +213,4 @@ def run_app(till: Till) -> int:
         app.run()
     finally:
         till.stop()
-    return 0
+    return app.return_code or 0  # 75: a fleet "restart" (the supervisor starts the till again)

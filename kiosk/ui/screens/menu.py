@@ -76,3 +76,6 @@ class MenuScreen(ModalScreen[MenuEntry | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+from . import uplink  # noqa: E402,F401  (registers « Envoi au portail »)

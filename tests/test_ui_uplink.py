@@ -1,0 +1,53 @@
+"""The cashier's view of the uplink: a sale rung up on screen reaches the portal; the menu shows the state."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual.widgets import Static
+
+from kiosk.ui.app import KioskApp
+from kiosk.ui.screens.menu import MenuScreen
+from kiosk.ui.screens.uplink import UplinkDialog
+from kiosk.uplink import outbox
+from kiosk.uplink.ingest import Ingest, open_store
+from kiosk.uplink.settings import UplinkSettings
+
+from .mqtt_broker import Broker, broker, open_uplink_till, wait_until
+
+__all__ = ["broker"]
+
+
+async def test_a_sale_on_screen_reaches_the_portal(tmp_path: Path, broker: Broker) -> None:
+    till = open_uplink_till(tmp_path / "t", broker.port)
+    store = open_store(f"sqlite:{tmp_path / 'portal.sqlite'}")
+    ingest = Ingest(UplinkSettings(shop="S001", till="-", host="127.0.0.1", port=broker.port), store, "S001")
+    thread = threading.Thread(target=ingest.run, daemon=True)
+    thread.start()
+    app = KioskApp(till)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("tab", "tab", "enter", *"333333", "enter")
+            await pilot.press(*"BOUL-001", "enter")
+            await pilot.press("f12", "enter", "f9")
+            await pilot.pause()
+            conn = till.db.connection()
+            wait_until(lambda: outbox.backlog(conn).events == 0, what="the sale acknowledged by the portal")
+            sales = store.conn.execute("SELECT payload FROM uplink_event WHERE type = 'sale'").fetchall()  # type: ignore[attr-defined]
+            assert len(sales) == 1 and '"number":"T01-000001"' in sales[0][0]
+            await pilot.press("enter")  # next sale
+            await pilot.press("f1")
+            assert isinstance(app.screen, MenuScreen)
+            await pilot.press("end", "enter")
+            assert isinstance(app.screen, UplinkDialog)
+            text = str(app.screen.query_one("#uplink-state", Static).render())
+            assert "connecté" in text and "NON CONNECTÉ" not in text
+            assert "en attente d'accusé du portail : 0" in text
+            await pilot.click("#uplink-close")
+            assert not isinstance(app.screen, UplinkDialog)
+    finally:
+        ingest.stop()
+        thread.join(10)
+        store.close()
+        till.db.close()

@@ -168,3 +168,50 @@ def test_status_is_retained_with_the_chain_head(till_a: Till, broker: Broker, in
     assert stopped is not None and stopped["online"] is False and stopped["reason"] == "stopped"
     assert stopped["chain_head"]["journals"]["TICKET"]["sig"] == heads.sig
     json.dumps(stopped)
+
+
+def test_a_stock_movement_on_one_till_is_applied_once_on_the_other(
+    tmp_path: Path, till_a: Till, broker: Broker, ingest: RunningIngest
+) -> None:
+    from kiosk.uplink.inbound import Inbound
+
+    till_b = open_uplink_till(tmp_path / "b", broker.port, till="T02")
+    till_b.start()
+    applied: list[tuple[str, str, int]] = []
+    inbound_b = Inbound(
+        {
+            "stock_movement": lambda conn, event: applied.append(
+                (event["id"], event["from"], event["payload"]["qty"])
+            )
+        }
+    )
+    inbound_a = Inbound({"stock_movement": lambda conn, event: applied.append(("on A", "", 0))})
+    pub_a, pub_b = Publisher(till_a, inbound=inbound_a), Publisher(till_b, inbound=inbound_b)
+    pub_b.start()
+    wait_until(lambda: drained(till_b), what="till B known to the portal")
+    pub_a.start()
+    try:
+        conn = till_a.db.connection()
+        with till_a.db.atomic():
+            event = outbox.emit(conn, "stock_movement", {"ref": "BOUL-001", "qty": -2})
+        wait_until(lambda: applied, what="movement applied on B")
+        # the same event delivered again (a resend, a second worker...) changes nothing
+        ingest.ingest.client.publish(  # type: ignore[union-attr]
+            "till/S001/T02/inbound",
+            json.dumps(
+                {"id": event.event_id, "type": "stock_movement", "from": "T01", "payload": {"qty": -2}}
+            ),
+            qos=1,
+        ).wait_for_publish(5)
+        simulate_sales(till_a, 1)
+        wait_until(lambda: drained(till_a), what="A drained")
+        marker = {"id": "marker", "type": "stock_movement", "from": "T01", "payload": {"qty": 0}}
+        ingest.ingest.client.publish("till/S001/T02/inbound", json.dumps(marker), qos=1)  # type: ignore[union-attr]
+        wait_until(lambda: len(applied) >= 2, what="marker applied on B")
+    finally:
+        pub_a.stop()
+        pub_b.stop()
+    assert applied == [(event.event_id, "T01", -2), ("marker", "T01", 0)]
+    rows_b = till_b.db.execute_sql("SELECT event_id FROM inbound_applied ORDER BY applied_at").fetchall()
+    assert [r[0] for r in rows_b] == [event.event_id, "marker"]
+    till_b.db.close()

@@ -33,6 +33,8 @@ def add_parsers(sub: Any) -> None:
     ingest.add_argument("--db", help="postgresql://… ou sqlite:chemin (défaut : uplink.portal_db)")
     ingest.add_argument("--schema", help="schéma PostgreSQL (défaut : public)")
     ingest.add_argument("--shop", help="magasin (défaut : tous)")
+    ingest.add_argument("--share", help="groupe d'abonnement partagé (plusieurs processus d'ingestion)")
+    ingest.add_argument("--worker", help="nom de ce processus (identifiant MQTT, unique par processus)")
 
     fleet = sub.add_parser("fleet", help="console de flotte").add_subparsers(dest="action", required=True)
     status = fleet.add_parser("status", help="tableau des caisses (statuts retenus)")
@@ -86,7 +88,7 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
     except Exception as exc:  # psycopg.OperationalError and friends: say which database
         print(f"Base du portail inaccessible ({url.split('@')[-1]}) : {exc}", file=sys.stderr)
         return 1
-    ingest = Ingest(_settings(config), store, shop=args.shop or "+")
+    ingest = Ingest(_settings(config), store, shop=args.shop or "+", client_id=args.worker, share=args.share)
     signal.signal(signal.SIGTERM, lambda *_: ingest.stop())
     print(
         f"Portail : réception des événements de {args.shop or 'tous les magasins'} ; Ctrl+C pour arrêter.",

@@ -29,6 +29,7 @@ from .settings import UplinkSettings
 log = logging.getLogger(__name__)
 
 BATCH = 2000
+RELAYED = ("stock_movement", "loyalty_line")  # applied by the shop's other tills (kiosk.uplink.inbound)
 SESSION_EXPIRY_S = 7 * 24 * 3600
 
 
@@ -69,6 +70,10 @@ def parse_event(topic: str, raw: bytes) -> Incoming | None:
 
 
 class Store(Protocol):
+    accepted: list[Incoming]  # the events the last `store()` call inserted
+
+    def tills(self, shop: str) -> list[str]: ...
+
     def store(
         self, events: list[Incoming], statuses: dict[tuple[str, str], str]
     ) -> dict[tuple[str, str], tuple[int, bool]]: ...
@@ -130,11 +135,18 @@ class PostgresStore:
         for statement in PG_SCHEMA:
             self.conn.execute(statement)  # type: ignore[arg-type]
         self.conn.autocommit = False
+        self.accepted: list[Incoming] = []
+
+    def tills(self, shop: str) -> list[str]:
+        with self.conn.transaction():
+            rows = self.conn.execute("SELECT till FROM uplink_till WHERE shop = %s ORDER BY till", (shop,))
+            return [str(row[0]) for row in rows]
 
     def store(
         self, events: list[Incoming], statuses: dict[tuple[str, str], str]
     ) -> dict[tuple[str, str], tuple[int, bool]]:
         results = {}
+        self.accepted = []
         with self.conn.transaction(), self.conn.cursor() as cur:
             for (shop, till), group in sorted(_groups(events).items()):
                 cur.execute(
@@ -146,6 +158,7 @@ class PostgresStore:
                 )
                 row = cur.fetchone()
                 accepted, last, gap = _accept(int(row[0]) if row else 0, group)
+                self.accepted.extend(accepted)
                 if accepted:
                     cur.executemany(
                         "INSERT INTO uplink_event (event_id, shop, till, seq, type, schema, payload, created_at)"
@@ -193,11 +206,17 @@ class SqliteStore:
         self.conn.execute("PRAGMA journal_mode = wal")
         for statement in SQLITE_SCHEMA:
             self.conn.execute(statement)
+        self.accepted: list[Incoming] = []
+
+    def tills(self, shop: str) -> list[str]:
+        rows = self.conn.execute("SELECT till FROM uplink_till WHERE shop = ? ORDER BY till", (shop,))
+        return [str(row[0]) for row in rows]
 
     def store(
         self, events: list[Incoming], statuses: dict[tuple[str, str], str]
     ) -> dict[tuple[str, str], tuple[int, bool]]:
         results = {}
+        self.accepted = []
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -209,6 +228,7 @@ class SqliteStore:
                     "SELECT last_seq FROM uplink_till WHERE shop = ? AND till = ?", (shop, till)
                 ).fetchone()
                 accepted, last, gap = _accept(int(row[0]), group)
+                self.accepted.extend(accepted)
                 conn.executemany(
                     "INSERT OR IGNORE INTO uplink_event (event_id, shop, till, seq, type, schema, payload, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -247,10 +267,21 @@ def open_store(url: str, schema: str | None = None) -> Store:
 class Ingest:
     """Subscribes to a shop's tills (or all: shop "+"), stores, acks. `run()` blocks until `stop()`."""
 
-    def __init__(self, settings: UplinkSettings, store: Store, shop: str = "+", client_id: str | None = None):
+    def __init__(
+        self,
+        settings: UplinkSettings,
+        store: Store,
+        shop: str = "+",
+        client_id: str | None = None,
+        *,
+        share: str | None = None,
+        relay: tuple[str, ...] = RELAYED,
+    ):
         self.settings = settings
         self.store = store
         self.shop = shop
+        self.share = share
+        self.relay = relay
         self._queue: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._stop = threading.Event()
         self.ready = threading.Event()
@@ -267,7 +298,8 @@ class Ingest:
             log.warning("ingest: connexion refusée (%s)", reason)
             return
         base = f"{topics.ROOT}/{self.shop}/+"
-        client.subscribe([(f"{base}/events", 1), (f"{base}/status", 1)])
+        events = f"$share/{self.share}/{base}/events" if self.share else f"{base}/events"
+        client.subscribe([(events, 1), (f"{base}/status", 1)])
         self.ready.set()
 
     def run(self) -> None:
@@ -324,4 +356,26 @@ class Ingest:
             payload = json.dumps({"seq": last, "gap": gap}).encode()
             self.client.publish(topics.ack(shop, till), payload, qos=1)
         self.stored += len(events)
+        self._relay(self.store.accepted)
         return len(messages)
+
+    def _relay(self, accepted: list[Incoming]) -> None:
+        """Stock movements and loyalty lines go to the other tills of the shop (applied once by id)."""
+        for event in accepted:
+            if event.type not in self.relay:
+                continue
+            message = json.dumps(
+                {
+                    "id": event.event_id,
+                    "shop": event.shop,
+                    "from": event.till,
+                    "seq": event.seq,
+                    "type": event.type,
+                    "v": event.schema,
+                    "at": event.created_at,
+                    "payload": json.loads(event.payload),
+                }
+            ).encode()
+            for till in self.store.tills(event.shop):
+                if till != event.till:
+                    self.client.publish(topics.inbound(event.shop, till), message, qos=1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,21 +124,41 @@ def test_broker_down_during_sales_then_back(
     assert numbers == [f"T01-{n:06d}" for n in range(1, 241)]
 
 
-def test_ingest_killed_and_restarted_loses_and_doubles_nothing(
-    till_a: Till, ingest: RunningIngest, pg_url: tuple[str, str]
+def test_ingest_process_killed_and_restarted_loses_and_doubles_nothing(
+    tmp_path: Path, till_a: Till, broker: Broker, pg_url: tuple[str, str]
 ) -> None:
+    """`kiosk portal ingest` killed (SIGKILL) while events flow, then started again."""
+    config = tmp_path / "portal.toml"
+    config.write_text(f'[uplink]\nhost = "127.0.0.1"\nport = {broker.port}\n', "utf-8")
+    argv = [sys.executable, "-m", "kiosk", "--data-dir", str(tmp_path / "portal"), "--config", str(config)]
+    argv += ["portal", "ingest", "--db", pg_url[0], "--schema", pg_url[1], "--shop", "S001"]
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert proc.stdout is not None
+        assert b"Portail" in proc.stdout.readline()  # connected to the database, subscribing
+        return proc
+
     publisher = Publisher(till_a)
     publisher.start()
+    proc = start()
     try:
         simulate_sales(till_a, 30)
-        ingest.kill()
-        simulate_sales(till_a, 100, seed=1)
-        ingest.start()
+        wait_until(lambda: len(rows(pg_url)) > 0, what="first events stored")
+        killer = threading.Timer(0.2, proc.kill)
+        killer.start()
+        simulate_sales(till_a, 150, seed=1)  # the ingest dies somewhere in there
+        killer.join()
+        proc.wait(10)
+        assert outbox.backlog(till_a.db.connection()).events > 0
+        proc = start()
         wait_until(lambda: drained(till_a), what="outbox drained after the ingest restarted")
     finally:
         publisher.stop()
+        proc.kill()
+        proc.wait(10)
     stored = assert_exactly_once_in_order(pg_url, till_a)
-    assert len([r for r in stored if r[2] == "sale"]) == 130
+    assert len([r for r in stored if r[2] == "sale"]) == 180
 
 
 def test_status_is_retained_with_the_chain_head(till_a: Till, broker: Broker, ingest: RunningIngest) -> None:

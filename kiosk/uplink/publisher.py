@@ -44,6 +44,9 @@ def device_states(till: Till) -> dict[str, str]:
     for name in ("printer", "drawer", "display", "scale", "terminal"):
         device = till.__dict__.get(name)
         states[name] = type(device).__name__ if device is not None else "non ouvert"
+    paused = till.print_queue.paused_reason
+    if paused:
+        states["printer"] = f"erreur : {paused}"
     return states
 
 

@@ -112,8 +112,8 @@ def test_broker_down_during_sales_then_back(
     try:
         simulate_sales(till_a, 20)
         broker.stop()
-        simulate_sales(till_a, 200, seed=1)  # the till sells on without the network
-        assert outbox.backlog(till_a.db.connection()).events >= 200
+        simulate_sales(till_a, 500, seed=1)  # the till sells on without the network
+        assert outbox.backlog(till_a.db.connection()).events >= 500
         broker.start()
         simulate_sales(till_a, 20, seed=2)
         wait_until(lambda: drained(till_a), what="outbox drained after the outage")
@@ -121,7 +121,7 @@ def test_broker_down_during_sales_then_back(
         publisher.stop()
     stored = assert_exactly_once_in_order(pg_url, till_a)
     numbers = [r[3]["number"] for r in stored if r[2] == "sale"]
-    assert numbers == [f"T01-{n:06d}" for n in range(1, 241)]
+    assert numbers == [f"T01-{n:06d}" for n in range(1, 541)]
 
 
 def test_ingest_process_killed_and_restarted_loses_and_doubles_nothing(

@@ -50,7 +50,7 @@ def add_parsers(sub: Any) -> None:
     cmd.add_argument("till", help="caisse : T01 ou MAGASIN/T01")
     cmd.add_argument("words", nargs="+", help="la commande et ses arguments")
     cmd.add_argument("--key", type=Path, help="clé privée de la flotte (défaut : $KIOSK_FLEET_KEY)")
-    cmd.add_argument("--timeout", type=float, default=30.0)
+    cmd.add_argument("--timeout", type=float, default=30)
     acl = fleet.add_parser("acl", help="fichier ACL Mosquitto de la flotte (chaque caisse : ses sujets)")
     acl.add_argument("--portal-user", default="portal")
     acl.add_argument("--fleet-user", default="fleet")
@@ -132,7 +132,7 @@ def _uplink_run(till: Any) -> int:
     except KeyboardInterrupt:
         pass
     if restart.is_set():
-        stop.wait(1.0)  # let the command's result leave first
+        stop.wait(1)  # let the command's result leave first
     publisher.stop()
     return RESTART_EXIT if restart.is_set() else 0
 
@@ -270,7 +270,7 @@ def _watch(settings: Any, shop: str) -> int:
     try:
         with Live(table(), refresh_per_second=1) as live:
             while True:
-                threading.Event().wait(3.0)
+                threading.Event().wait(3)
                 live.update(table())
     except KeyboardInterrupt:
         return 0

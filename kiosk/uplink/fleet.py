@@ -66,7 +66,7 @@ def _connected(settings: UplinkSettings, name: str, timeout: float) -> mqtt.Clie
 
 
 def collect_statuses(
-    settings: UplinkSettings, shop: str = "+", timeout: float = 10.0
+    settings: UplinkSettings, shop: str = "+", timeout: float = 10
 ) -> dict[str, dict[str, Any]]:
     """{"shop/till": status} from the retained statuses; complete once a probe sent after the
     subscription comes back (the broker sends retained messages first)."""
@@ -138,7 +138,7 @@ def send_command(
     cmd: str,
     args: dict[str, Any] | None = None,
     *,
-    timeout: float = 30.0,
+    timeout: float = 30,
     ttl_s: int = 300,
     sign: Callable[..., tuple[str, bytes]] = sign_command,
 ) -> dict[str, Any] | None:
@@ -150,7 +150,7 @@ def send_command(
 
 
 def send_raw(
-    settings: UplinkSettings, shop: str, till: str, message: bytes, command_id: str, *, timeout: float = 30.0
+    settings: UplinkSettings, shop: str, till: str, message: bytes, command_id: str, *, timeout: float = 30
 ) -> dict[str, Any] | None:
     client = _connected(settings, "fleet", timeout)
     result: list[dict[str, Any]] = []
@@ -176,7 +176,7 @@ def send_raw(
     props.ResponseTopic = topics.cmd_result(shop, till)
     client.publish(topics.cmd(shop, till), message, qos=1, properties=props)
     deadline = time.monotonic() + timeout
-    got.wait(max(0.0, deadline - time.monotonic()))
+    got.wait(max(0, deadline - time.monotonic()))
     client.loop_stop()
     client.disconnect()
     return result[0] if result else None

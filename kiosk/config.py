@@ -180,6 +180,7 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "uplink.reconnect_max_s": (_int_range(1, 600), "une durée en secondes de 1 à 600"),
     "uplink.keepalive_s": (_int_range(5, 3600), "une durée en secondes de 5 à 3600"),
     "uplink.ack_timeout_s": (_int_range(1, 600), "une durée en secondes de 1 à 600"),
+    "uplink.mqtt_version": (lambda v: v in (5, 311), "5 (MQTT 5) ou 311 (MQTT 3.1.1, anciens serveurs)"),
     "uplink.portal_db": (
         lambda v: isinstance(v, str) and v.startswith(("postgresql://", "sqlite:")),
         "postgresql://utilisateur@hôte:5432/base ou sqlite:chemin (portail de démonstration)",

@@ -237,3 +237,40 @@ def _run_cli(argv: list[str], tmp_path: Path) -> str:
         code = main(["--data-dir", str(tmp_path / "fleet-data"), *argv])
     assert code == 0, buffer.getvalue()
     return buffer.getvalue()
+
+
+def test_a_till_on_mqtt_3_1_1_sends_and_answers(
+    tmp_path: Path, broker: Broker, fleet_key: tuple[Ed25519PrivateKey, Path]
+) -> None:
+    """A broker that speaks only MQTT 3.1.1: no session expiry nor correlation data, same guarantees."""
+    import threading as _threading
+
+    from kiosk.uplink import outbox
+    from kiosk.uplink.ingest import Ingest, open_store
+
+    till = open_uplink_till(
+        tmp_path / "t", broker.port, extra=f'fleet_public_key = "{fleet_key[1]}"\nmqtt_version = 311\n'
+    )
+    till.start()
+    settings = UplinkSettings(shop="S001", till="-", host="127.0.0.1", port=broker.port, mqtt_version=311)
+    ingest = Ingest(settings, open_store(f"sqlite:{tmp_path / 'portal.sqlite'}"), "S001")
+    thread = _threading.Thread(target=ingest.run, daemon=True)
+    thread.start()
+    publisher = Publisher(till)
+    publisher.start()
+    try:
+        simulate_sales(till, 2)
+        wait_until(lambda: outbox.backlog(till.db.connection()).events == 0, what="outbox drained")
+        fleet = UplinkSettings(
+            shop="S001", till="fleet", host="127.0.0.1", port=broker.port, mqtt_version=311
+        )
+        result = send_command(fleet, fleet_key[0], "S001", "T01", "ping")
+        assert result is not None and result["ok"] is True
+    finally:
+        publisher.stop()
+        ingest.stop()
+        thread.join(10)
+    sales = ingest.store.conn.execute("SELECT COUNT(*) FROM uplink_event WHERE type = 'sale'").fetchone()[0]  # type: ignore[attr-defined]
+    assert sales == 2
+    ingest.store.close()
+    till.db.close()

@@ -13,8 +13,6 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from fiscal.keys import KeyFileError, public_pem, write_private_key
 
@@ -171,9 +169,9 @@ def send_raw(
     client.on_subscribe = lambda c, *args: subscribed.set()
     client.subscribe(topics.cmd_result(shop, till), 1)
     subscribed.wait(timeout)
-    props = Properties(PacketTypes.PUBLISH)
-    props.CorrelationData = command_id.encode()
-    props.ResponseTopic = topics.cmd_result(shop, till)
+    props = settings.publish_properties(
+        CorrelationData=command_id.encode(), ResponseTopic=topics.cmd_result(shop, till)
+    )
     client.publish(topics.cmd(shop, till), message, qos=1, properties=props)
     deadline = time.monotonic() + timeout
     got.wait(max(0, deadline - time.monotonic()))

@@ -287,7 +287,7 @@ class Ingest:
         self.ready = threading.Event()
         self.stored = 0
         name = client_id or f"portal-ingest-{shop if shop != '+' else 'all'}"
-        self.client = settings.client(name)
+        self.client = settings.client(name, persistent=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = lambda client, userdata, message: self._queue.put(
             (message.topic, bytes(message.payload))
@@ -308,8 +308,7 @@ class Ingest:
             s.host,
             s.port,
             keepalive=s.keepalive_s,
-            clean_start=False,
-            properties=s.connect_properties(SESSION_EXPIRY_S),
+            **s.session(SESSION_EXPIRY_S),
         )
         self.client.loop_start()
         try:

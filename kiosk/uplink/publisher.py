@@ -18,8 +18,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from . import topics
 from .commands import CommandRunner, load_fleet_key
@@ -95,7 +93,7 @@ class Publisher:
             "result": topics.cmd_result(s.shop, s.till),
             "inbound": topics.inbound(s.shop, s.till),
         }
-        self.client = s.client(f"till-{s.shop}-{s.till}")
+        self.client = s.client(f"till-{s.shop}-{s.till}", persistent=True)
         self.client.will_set(self._topics["status"], death(s.shop, s.till, self.bdseq), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -123,8 +121,7 @@ class Publisher:
             s.host,
             s.port,
             keepalive=s.keepalive_s,
-            clean_start=False,
-            properties=s.connect_properties(SESSION_EXPIRY_S),
+            **s.session(SESSION_EXPIRY_S),
         )
         self.client.loop_start()
         self._thread = threading.Thread(target=self._run, name="uplink-publisher", daemon=True)
@@ -261,10 +258,8 @@ class Publisher:
 
     def _command(self, conn: sqlite3.Connection, payload: bytes, props: Any) -> None:
         result = self.runner.handle(conn, payload)
-        out = Properties(PacketTypes.PUBLISH)
         correlation = getattr(props, "CorrelationData", None)
-        if correlation:
-            out.CorrelationData = correlation
+        out = self.settings.publish_properties(**({"CorrelationData": correlation} if correlation else {}))
         self.client.publish(
             self._topics["result"], json.dumps(result, default=str).encode(), qos=1, properties=out
         )

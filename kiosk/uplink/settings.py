@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -32,6 +31,11 @@ class UplinkSettings:
     keepalive_s: int = 30
     ack_timeout_s: int = 10
     portal_db: str = ""
+    mqtt_version: int = 5  # 5, or 311 for a broker that only speaks MQTT 3.1.1
+
+    @property
+    def v5(self) -> bool:
+        return self.mqtt_version == 5
 
     @classmethod
     def from_config(cls, config: Config) -> UplinkSettings:
@@ -43,12 +47,14 @@ class UplinkSettings:
     def budget_bytes(self) -> int:
         return self.backlog_budget_mb * 1_000_000
 
-    def client(self, client_id: str, *, clean_start: bool = False) -> mqtt.Client:
-        """An MQTT 5 client with this till's TLS and credentials (connect it with `connect_kwargs`)."""
+    def client(self, client_id: str, *, persistent: bool = False) -> mqtt.Client:
+        """An MQTT client with this till's TLS and credentials (connect it with `session()`'s arguments);
+        `persistent`: the broker keeps its subscriptions and queued messages while it is away."""
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if self.v5 else mqtt.MQTTv311,
+            clean_session=None if self.v5 else not persistent,
         )
         if self.tls:
             client.tls_set(
@@ -64,14 +70,25 @@ class UplinkSettings:
         client.max_queued_messages_set(0)
         return client
 
-    def connect_properties(self, session_expiry_s: int) -> Any:
+    def session(self, session_expiry_s: int) -> dict[str, Any]:
+        """connect()'s arguments for a persistent session (MQTT 5: clean start off, session expiry)."""
+        if not self.v5:
+            return {}
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = session_expiry_s
+        return {"clean_start": False, "properties": props}
+
+    def publish_properties(self, **values: Any) -> Any:
+        """MQTT 5 PUBLISH properties (correlation data...); None in MQTT 3.1.1, which has none."""
+        if not self.v5:
+            return None
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        props = Properties(PacketTypes.PUBLISH)
+        for name, value in values.items():
+            setattr(props, name, value)
         return props
-
-
-def credentials_path(value: str) -> Path | None:
-    return Path(value) if value else None

@@ -161,7 +161,9 @@ def test_ingest_process_killed_and_restarted_loses_and_doubles_nothing(
     assert len([r for r in stored if r[2] == "sale"]) == 180
 
 
-def test_status_is_retained_with_the_chain_head(till_a: Till, broker: Broker, ingest: RunningIngest) -> None:
+def test_status_is_retained_with_the_chain_head(
+    till_a: Till, broker: Broker, ingest: RunningIngest, pg_url: tuple[str, str]
+) -> None:
     from .test_uplink_fleet import read_retained
 
     publisher = Publisher(till_a)
@@ -189,7 +191,17 @@ def test_status_is_retained_with_the_chain_head(till_a: Till, broker: Broker, in
     stopped = read_retained(broker.port, "till/S001/T01/status")
     assert stopped is not None and stopped["online"] is False and stopped["reason"] == "stopped"
     assert stopped["chain_head"]["journals"]["TICKET"]["sig"] == heads.sig
-    json.dumps(stopped)
+
+    def anchored_by_the_portal() -> bool:  # the ingest keeps every till's last chain head (NF525)
+        with psycopg.connect(pg_url[0]) as conn:
+            conn.execute(f'SET search_path TO "{pg_url[1]}"')
+            row = conn.execute("SELECT chain_head FROM uplink_status WHERE till = 'T01'").fetchone()
+        return row is not None and row[0]["journals"]["TICKET"] == {
+            k: heads_dict[k] for k in ("seq", "sig", "ts_utc")
+        }
+
+    heads_dict = {"seq": heads.seq, "sig": heads.sig, "ts_utc": heads.ts_utc}
+    wait_until(anchored_by_the_portal, what="the chain head stored by the portal")
 
 
 def test_a_stock_movement_on_one_till_is_applied_once_on_the_other(

@@ -83,3 +83,38 @@ def test_an_event_on_another_tills_topic_is_refused() -> None:
     assert parse_event("till/S001/T01/events", raw) is None
     assert parse_event("till/S001/T02/events", raw) is not None
     assert parse_event("till/S001/T02/events", b"{not json") is None
+
+
+def test_a_number_reused_with_another_id_is_kept_aside_not_lost(store: Store) -> None:
+    original = event(1)
+    store.store([original, event(2)], {})
+    impostor = event(1)  # e.g. a till restored from an old copy numbering its events again
+    assert store.store([impostor], {}) == {("S001", "T01"): (2, False)}
+    conn = store.conn  # type: ignore[attr-defined]
+    kept = conn.execute("SELECT event_id, seq FROM uplink_conflict").fetchall()
+    assert [(str(r[0]), int(r[1])) for r in kept] == [(impostor.event_id, 1)]
+    assert store.alerts == ["caisse S001/T01 : événement n°1 reçu avec un autre identifiant (mis de côté)"]
+    store.store([original], {})  # a plain resend is no conflict
+    assert store.alerts == []
+
+
+def status(seq: int, sig: str) -> str:
+    return json.dumps(
+        {"online": True, "chain_head": {"key_id": "k", "journals": {"TICKET": {"seq": seq, "sig": sig}}}}
+    )
+
+
+def test_a_chain_head_that_goes_back_raises_an_alert(store: Store) -> None:
+    key = ("S001", "T01")
+    store.store([], {key: status(10, "s10")})
+    store.store([], {key: status(12, "s12")})
+    assert store.alerts == []
+    store.store([], {key: json.dumps({"online": False, "bdseq": 1, "reason": "lost"})})  # a death: no head
+    store.store([], {key: status(9, "s9")})  # restored from an older copy
+    assert store.alerts == [
+        "caisse S001/T01 : journal TICKET revenu du n°12 au n°9 (restauration ou suppression sur la caisse ?)"
+    ]
+    store.store([], {key: status(9, "other")})
+    assert store.alerts == ["caisse S001/T01 : journal TICKET n°9 : signature différente de celle déjà reçue"]
+    conn = store.conn  # type: ignore[attr-defined]
+    assert conn.execute("SELECT COUNT(*) FROM uplink_alert").fetchone()[0] == 2

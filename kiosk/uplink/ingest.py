@@ -71,6 +71,7 @@ def parse_event(topic: str, raw: bytes) -> Incoming | None:
 
 class Store(Protocol):
     accepted: list[Incoming]  # the events the last `store()` call inserted
+    alerts: list[str]  # what the last `store()` call found wrong (French)
 
     def tills(self, shop: str) -> list[str]: ...
 
@@ -111,20 +112,194 @@ def _groups(events: list[Incoming]) -> dict[tuple[str, str], list[Incoming]]:
     return groups
 
 
-PG_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS uplink_event ("
-    " event_id uuid PRIMARY KEY, shop text NOT NULL, till text NOT NULL, seq bigint NOT NULL,"
-    " type text NOT NULL, schema integer NOT NULL, payload jsonb NOT NULL, created_at text NOT NULL,"
-    " received_at timestamptz NOT NULL DEFAULT now(), UNIQUE (shop, till, seq))",
-    "CREATE TABLE IF NOT EXISTS uplink_till ("
-    " shop text NOT NULL, till text NOT NULL, last_seq bigint NOT NULL, PRIMARY KEY (shop, till))",
-    "CREATE TABLE IF NOT EXISTS uplink_status ("
-    " shop text NOT NULL, till text NOT NULL, status jsonb NOT NULL,"
-    " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (shop, till))",
-)
+def chain_regression(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    """What a till's newly published chain head undoes of the previous one (French; NF525 remote anchor):
+    a journal whose head went back, or the same record number with another signature."""
+    if not old or not new:
+        return []
+    problems = []
+    before, after = old.get("journals") or {}, new.get("journals") or {}
+    for journal, head in sorted(before.items()):
+        now = after.get(journal)
+        if now is None or int(now["seq"]) < int(head["seq"]):
+            problems.append(
+                f"journal {journal} revenu du n°{head['seq']} au n°{now['seq'] if now else 0} "
+                "(restauration ou suppression sur la caisse ?)"
+            )
+        elif int(now["seq"]) == int(head["seq"]) and now.get("sig") != head.get("sig"):
+            problems.append(f"journal {journal} n°{head['seq']} : signature différente de celle déjà reçue")
+    return problems
 
 
-class PostgresStore:
+class SqlStore:
+    """The ingest's tables and rules, for PostgreSQL and SQLite (the dialects differ in a few words)."""
+
+    ph = "?"
+    jsonb = ""
+    lock = ""
+    now = "CURRENT_TIMESTAMP"
+    conn: Any
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS uplink_event ("
+        " event_id {uuid} PRIMARY KEY, shop text NOT NULL, till text NOT NULL, seq bigint NOT NULL,"
+        " type text NOT NULL, schema integer NOT NULL, payload {json} NOT NULL, created_at text NOT NULL,"
+        " received_at {ts} NOT NULL DEFAULT {now}, UNIQUE (shop, till, seq))",
+        "CREATE TABLE IF NOT EXISTS uplink_till ("
+        " shop text NOT NULL, till text NOT NULL, last_seq bigint NOT NULL, PRIMARY KEY (shop, till))",
+        # the last status of each till, and the last chain head it published (a death has none)
+        "CREATE TABLE IF NOT EXISTS uplink_status ("
+        " shop text NOT NULL, till text NOT NULL, status {json} NOT NULL, chain_head {json},"
+        " updated_at {ts} NOT NULL DEFAULT {now}, PRIMARY KEY (shop, till))",
+        # an event whose (till, seq) was already stored under another id: kept for a human, never lost
+        "CREATE TABLE IF NOT EXISTS uplink_conflict ("
+        " event_id {uuid} PRIMARY KEY, shop text NOT NULL, till text NOT NULL, seq bigint NOT NULL,"
+        " type text NOT NULL, payload {json} NOT NULL, received_at {ts} NOT NULL DEFAULT {now})",
+        "CREATE TABLE IF NOT EXISTS uplink_alert ("
+        " shop text NOT NULL, till text NOT NULL, message text NOT NULL, at {ts} NOT NULL DEFAULT {now})",
+    )
+
+    def _create(self, uuid: str, json_type: str, ts: str) -> None:
+        for statement in self.SCHEMA:
+            self.conn.execute(statement.format(uuid=uuid, json=json_type, ts=ts, now=self.now))
+        self.accepted: list[Incoming] = []
+        self.alerts: list[str] = []
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self.ph).replace("::json", self.jsonb)
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def tills(self, shop: str) -> list[str]:
+        rows = self.conn.execute(
+            self._sql("SELECT till FROM uplink_till WHERE shop = ? ORDER BY till"), (shop,)
+        )
+        found = [str(row[0]) for row in rows.fetchall()]
+        self._commit()
+        return found
+
+    def store(
+        self, events: list[Incoming], statuses: dict[tuple[str, str], str]
+    ) -> dict[tuple[str, str], tuple[int, bool]]:
+        """One transaction: the events that extend each till's sequence, conflicts, statuses."""
+        results = {}
+        self.accepted, self.alerts = [], []
+        sql = self._sql
+        self._begin()
+        try:
+            cur = self.conn.cursor()
+            for (shop, till), group in sorted(_groups(events).items()):
+                cur.execute(
+                    sql(
+                        "INSERT INTO uplink_till (shop, till, last_seq) VALUES (?, ?, 0) ON CONFLICT DO NOTHING"
+                    ),
+                    (shop, till),
+                )
+                cur.execute(
+                    sql("SELECT last_seq FROM uplink_till WHERE shop = ? AND till = ?") + self.lock,
+                    (shop, till),
+                )
+                previous = int(cur.fetchone()[0])
+                accepted, last, gap = _accept(previous, group)
+                self.accepted.extend(accepted)
+                if accepted:
+                    cur.executemany(
+                        sql(
+                            "INSERT INTO uplink_event (event_id, shop, till, seq, type, schema, payload, created_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?::json, ?) ON CONFLICT DO NOTHING"
+                        ),
+                        [
+                            (e.event_id, e.shop, e.till, e.seq, e.type, e.schema, e.payload, e.created_at)
+                            for e in accepted
+                        ],
+                    )
+                    cur.execute(
+                        sql("UPDATE uplink_till SET last_seq = ? WHERE shop = ? AND till = ?"),
+                        (last, shop, till),
+                    )
+                self._conflicts(cur, shop, till, [e for e in group if e.seq <= previous])
+                results[(shop, till)] = (last, gap)
+            for (shop, till), status in statuses.items():
+                self._status(cur, shop, till, status)
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+        for alert in self.alerts:
+            log.warning("ingest: %s", alert)
+        return results
+
+    def _conflicts(self, cur: Any, shop: str, till: str, resent: list[Incoming]) -> None:
+        """Resends must carry the id already stored for their number; anything else is kept aside."""
+        if not resent:
+            return
+        marks = ", ".join(self.ph for _ in resent)
+        cur.execute(
+            self._sql("SELECT seq, event_id FROM uplink_event WHERE shop = ? AND till = ? AND seq IN (")
+            + marks
+            + ")",
+            (shop, till, *(e.seq for e in resent)),
+        )
+        known = {int(seq): str(event_id) for seq, event_id in cur.fetchall()}
+        for event in resent:
+            if event.seq in known and known[event.seq] != event.event_id:
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO uplink_conflict (event_id, shop, till, seq, type, payload)"
+                        " VALUES (?, ?, ?, ?, ?, ?::json) ON CONFLICT DO NOTHING"
+                    ),
+                    (event.event_id, shop, till, event.seq, event.type, event.payload),
+                )
+                self._alert(
+                    cur, shop, till, f"événement n°{event.seq} reçu avec un autre identifiant (mis de côté)"
+                )
+
+    def _status(self, cur: Any, shop: str, till: str, text: str) -> None:
+        status = json.loads(text)
+        head = status.get("chain_head") if isinstance(status, dict) else None
+        cur.execute(
+            self._sql("SELECT chain_head FROM uplink_status WHERE shop = ? AND till = ?"), (shop, till)
+        )
+        row = cur.fetchone()
+        previous = row[0] if row else None
+        if isinstance(previous, str):
+            previous = json.loads(previous)
+        for problem in chain_regression(previous, head):
+            self._alert(cur, shop, till, problem)
+        cur.execute(
+            self._sql(
+                "INSERT INTO uplink_status (shop, till, status, chain_head) VALUES (?, ?, ?::json, ?::json)"
+                " ON CONFLICT (shop, till) DO UPDATE SET status = excluded.status,"
+                " chain_head = COALESCE(excluded.chain_head, uplink_status.chain_head), updated_at = "
+            )
+            + self.now,
+            (shop, till, text, json.dumps(head) if head else None),
+        )
+
+    def _alert(self, cur: Any, shop: str, till: str, message: str) -> None:
+        text = f"caisse {shop}/{till} : {message}"
+        cur.execute(
+            self._sql("INSERT INTO uplink_alert (shop, till, message) VALUES (?, ?, ?)"), (shop, till, text)
+        )
+        self.alerts.append(text)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresStore(SqlStore):
+    ph = "%s"
+    jsonb = "::jsonb"
+    lock = " FOR UPDATE"  # several ingest workers: one till's events are stored by one at a time
+    now = "now()"
+
     def __init__(self, dsn: str, schema: str | None = None):
         import psycopg
 
@@ -132,129 +307,36 @@ class PostgresStore:
         if schema:
             self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.conn.execute(f'SET search_path TO "{schema}"')
-        for statement in PG_SCHEMA:
-            self.conn.execute(statement)  # type: ignore[arg-type]
+        self._create("uuid", "jsonb", "timestamptz")
         self.conn.autocommit = False
-        self.accepted: list[Incoming] = []
 
-    def tills(self, shop: str) -> list[str]:
-        with self.conn.transaction():
-            rows = self.conn.execute("SELECT till FROM uplink_till WHERE shop = %s ORDER BY till", (shop,))
-            return [str(row[0]) for row in rows]
+    def _begin(self) -> None:
+        pass  # psycopg opens the transaction with the first statement
 
-    def store(
-        self, events: list[Incoming], statuses: dict[tuple[str, str], str]
-    ) -> dict[tuple[str, str], tuple[int, bool]]:
-        results = {}
-        self.accepted = []
-        with self.conn.transaction(), self.conn.cursor() as cur:
-            for (shop, till), group in sorted(_groups(events).items()):
-                cur.execute(
-                    "INSERT INTO uplink_till (shop, till, last_seq) VALUES (%s, %s, 0) ON CONFLICT DO NOTHING",
-                    (shop, till),
-                )
-                cur.execute(
-                    "SELECT last_seq FROM uplink_till WHERE shop = %s AND till = %s FOR UPDATE", (shop, till)
-                )
-                row = cur.fetchone()
-                accepted, last, gap = _accept(int(row[0]) if row else 0, group)
-                self.accepted.extend(accepted)
-                if accepted:
-                    cur.executemany(
-                        "INSERT INTO uplink_event (event_id, shop, till, seq, type, schema, payload, created_at)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s) ON CONFLICT DO NOTHING",
-                        [
-                            (e.event_id, e.shop, e.till, e.seq, e.type, e.schema, e.payload, e.created_at)
-                            for e in accepted
-                        ],
-                    )
-                    cur.execute(
-                        "UPDATE uplink_till SET last_seq = %s WHERE shop = %s AND till = %s",
-                        (last, shop, till),
-                    )
-                results[(shop, till)] = (last, gap)
-            for (shop, till), status in statuses.items():
-                cur.execute(
-                    "INSERT INTO uplink_status (shop, till, status) VALUES (%s, %s, %s::jsonb)"
-                    " ON CONFLICT (shop, till) DO UPDATE SET status = excluded.status, updated_at = now()",
-                    (shop, till, status),
-                )
-        return results
+    def _commit(self) -> None:
+        self.conn.commit()
 
-    def close(self) -> None:
-        self.conn.close()
+    def _rollback(self) -> None:
+        self.conn.rollback()
 
 
-SQLITE_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS uplink_event ("
-    " event_id TEXT PRIMARY KEY, shop TEXT NOT NULL, till TEXT NOT NULL, seq INTEGER NOT NULL,"
-    " type TEXT NOT NULL, schema INTEGER NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL,"
-    " received_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, UNIQUE (shop, till, seq))",
-    "CREATE TABLE IF NOT EXISTS uplink_till ("
-    " shop TEXT NOT NULL, till TEXT NOT NULL, last_seq INTEGER NOT NULL, PRIMARY KEY (shop, till))",
-    "CREATE TABLE IF NOT EXISTS uplink_status ("
-    " shop TEXT NOT NULL, till TEXT NOT NULL, status TEXT NOT NULL,"
-    " updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (shop, till))",
-)
-
-
-class SqliteStore:
+class SqliteStore(SqlStore):
     """The demo portal's store: same tables and rules in one SQLite file."""
 
     def __init__(self, path: str):
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
         self.conn.execute("PRAGMA journal_mode = wal")
-        for statement in SQLITE_SCHEMA:
-            self.conn.execute(statement)
-        self.accepted: list[Incoming] = []
+        self._create("text", "text", "text")
 
-    def tills(self, shop: str) -> list[str]:
-        rows = self.conn.execute("SELECT till FROM uplink_till WHERE shop = ? ORDER BY till", (shop,))
-        return [str(row[0]) for row in rows]
+    def _begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
 
-    def store(
-        self, events: list[Incoming], statuses: dict[tuple[str, str], str]
-    ) -> dict[tuple[str, str], tuple[int, bool]]:
-        results = {}
-        self.accepted = []
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for (shop, till), group in sorted(_groups(events).items()):
-                conn.execute(
-                    "INSERT OR IGNORE INTO uplink_till (shop, till, last_seq) VALUES (?, ?, 0)", (shop, till)
-                )
-                row = conn.execute(
-                    "SELECT last_seq FROM uplink_till WHERE shop = ? AND till = ?", (shop, till)
-                ).fetchone()
-                accepted, last, gap = _accept(int(row[0]), group)
-                self.accepted.extend(accepted)
-                conn.executemany(
-                    "INSERT OR IGNORE INTO uplink_event (event_id, shop, till, seq, type, schema, payload, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (e.event_id, e.shop, e.till, e.seq, e.type, e.schema, e.payload, e.created_at)
-                        for e in accepted
-                    ],
-                )
-                conn.execute(
-                    "UPDATE uplink_till SET last_seq = ? WHERE shop = ? AND till = ?", (last, shop, till)
-                )
-                results[(shop, till)] = (last, gap)
-            for (shop, till), status in statuses.items():
-                conn.execute(
-                    "INSERT INTO uplink_status (shop, till, status) VALUES (?, ?, ?) ON CONFLICT (shop, till)"
-                    " DO UPDATE SET status = excluded.status, updated_at = CURRENT_TIMESTAMP",
-                    (shop, till, status),
-                )
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return results
+    def _commit(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
 
-    def close(self) -> None:
-        self.conn.close()
+    def _rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
 
 
 def open_store(url: str, schema: str | None = None) -> Store:

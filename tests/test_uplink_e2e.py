@@ -249,3 +249,27 @@ def test_a_stock_movement_on_one_till_is_applied_once_on_the_other(
     rows_b = till_b.db.execute_sql("SELECT event_id FROM inbound_applied ORDER BY applied_at").fetchall()
     assert [r[0] for r in rows_b] == [event.event_id, "marker"]
     till_b.db.close()
+
+
+def test_without_a_broker_the_till_sells_and_warns_when_the_backlog_outgrows_its_budget(
+    tmp_path: Path,
+) -> None:
+    from .mqtt_broker import free_port
+
+    till = open_uplink_till(tmp_path / "t", free_port(), extra="backlog_budget_mb = 1\n")  # nobody listens
+    till.start()
+    warnings: list[str] = []
+    publisher = Publisher(till, on_warning=warnings.append)
+    publisher.start()
+    try:
+        summary = simulate_sales(till, 5)  # never waits on the network
+        assert summary.tickets == 5 and not publisher.connected.is_set()
+        conn = till.db.connection()
+        with till.db.atomic():
+            for _ in range(3):
+                outbox.emit(conn, "receipt_email", {"pdf": "x" * 400_000})
+        wait_until(lambda: warnings, what="the backlog warning")
+    finally:
+        publisher.stop()
+    assert "Envoi vers le portail en retard" in warnings[0] and "budget 1 Mo" in warnings[0]
+    till.db.close()

@@ -22,7 +22,7 @@ import paho.mqtt.client as mqtt
 from . import topics
 from .commands import CommandRunner, load_fleet_key
 from .inbound import Inbound
-from .outbox import acked_seq, acknowledge, pending
+from .outbox import acked_seq, acknowledge, backlog, pending
 from .settings import UplinkSettings
 from .status import build_status, death, next_bdseq
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 WINDOW = 2000  # events sent and not yet acknowledged by the portal
 BATCH = 500
 SESSION_EXPIRY_S = 24 * 3600
+OFFLINE_CHECK_S = 5
 
 
 def device_states(till: Till) -> dict[str, str]:
@@ -155,6 +156,7 @@ class Publisher:
         last_rewind = 0.0
         status_due = 0.0
         status_key: tuple[Any, ...] = ()
+        offline_check = 0.0
         while not self._stop.is_set():
             try:
                 item = self._inbox.get(timeout=0.05 if sent > acked else 0.2)
@@ -186,9 +188,12 @@ class Publisher:
                     item = self._inbox.get_nowait()
                 except queue.Empty:
                     item = None
-            if not self.connected.is_set():
-                continue
             now = time.monotonic()
+            if not self.connected.is_set():
+                if now >= offline_check:  # offline is when the backlog grows: warn all the same
+                    self._warn(backlog(conn).warning(self.settings.budget_bytes))
+                    offline_check = now + OFFLINE_CHECK_S
+                continue
             if sent > acked and now - progress > self.settings.ack_timeout_s:
                 log.info(
                     "uplink: pas d'accusé du portail depuis %ss, renvoi après %s",
@@ -245,16 +250,19 @@ class Publisher:
 
     def publish_status(self, conn: sqlite3.Connection, online: bool = True) -> mqtt.MQTTMessageInfo:
         status = self.status(conn, online)
-        warning = status["outbox"]["warning"]
+        self._warn(status["outbox"]["warning"])
+        if not online:
+            status["reason"] = "stopped"
+        return self.client.publish(self._topics["status"], json.dumps(status).encode(), qos=1, retain=True)
+
+    def _warn(self, warning: str | None) -> None:
+        """Tell once when the backlog goes over its budget (and again if it comes back after)."""
         if warning != self.warning:
             self.warning = warning
             if warning:
                 log.warning("uplink: %s", warning)
                 if self.on_warning is not None:
                     self.on_warning(warning)
-        if not online:
-            status["reason"] = "stopped"
-        return self.client.publish(self._topics["status"], json.dumps(status).encode(), qos=1, retain=True)
 
     def _command(self, conn: sqlite3.Connection, payload: bytes, props: Any) -> None:
         result = self.runner.handle(conn, payload)

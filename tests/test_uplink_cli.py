@@ -88,3 +88,54 @@ def test_fleet_cmd_from_the_command_line(tmp_path: Path, broker: Broker) -> None
     finally:
         publisher.stop()
         till.db.close()
+
+
+def test_catalogue_update_from_the_portal_is_applied_once_and_reported(
+    tmp_path: Path, broker: Broker
+) -> None:
+    from kiosk.store.models import Article
+    from kiosk.uplink import outbox
+
+    till = open_uplink_till(tmp_path / "t", broker.port)
+    till.start()
+    publisher = Publisher(till)
+    publisher.start()
+    wait_until(publisher.connected.is_set, what="till connected")
+    config = tmp_path / "portal.toml"
+    config.write_text(uplink_toml(broker.port), "utf-8")
+    base = ["--data-dir", str(tmp_path / "p"), "--config", str(config), "portal", "catalogue"]
+
+    def publish(version: int, price: int) -> tuple[int, str, str]:
+        update = tmp_path / f"catalogue-{version}.json"
+        articles = [
+            {"reference": "BOUL-001", "price_cents": price},
+            {"reference": "NOPE-404", "price_cents": 1},
+        ]
+        update.write_text(json.dumps({"version": version, "articles": articles}), "utf-8")
+        return run(*base, str(update), "--till", "T01")
+
+    def price() -> int:
+        return int(Article.get(Article.reference == "BOUL-001").price_cents)
+
+    try:
+        assert publish(3, 135)[0] == 0
+        wait_until(lambda: price() == 135, what="version 3 applied")
+        assert publish(2, 999)[0] == 0  # older than what the till has: ignored
+        code, out, _ = publish(5, 140)
+        assert code == 0 and "version 5" in out
+        wait_until(lambda: price() == 140, what="version 5 applied")
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({"version": 6, "articles": [{"reference": "BOUL-001", "price_cents": -5}]}))
+        code, _, err = run(*base, str(bad), "--till", "T01")
+        assert code == 1 and "price_cents invalide" in err
+    finally:
+        publisher.stop()
+    conn = till.db.connection()
+    reports = [
+        json.loads(e.payload) for e in outbox.pending(conn, 0, 10_000) if e.type == "catalogue_applied"
+    ]
+    assert [(r["version"], r["updated"], r["unknown"]) for r in reports] == [
+        (3, 1, ["NOPE-404"]),
+        (5, 1, ["NOPE-404"]),
+    ]
+    till.db.close()

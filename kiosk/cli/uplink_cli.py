@@ -36,6 +36,13 @@ def add_parsers(sub: Any) -> None:
     ingest.add_argument("--share", help="groupe d'abonnement partagé (plusieurs processus d'ingestion)")
     ingest.add_argument("--worker", help="nom de ce processus (identifiant MQTT, unique par processus)")
 
+    catalogue = portal.add_parser("catalogue", help="publie une mise à jour du catalogue (prix) aux caisses")
+    catalogue.add_argument(
+        "file", type=Path, help='JSON : {"version": N, "articles": [{"reference": …, "price_cents": …}]}'
+    )
+    catalogue.add_argument("--shop", help="magasin (défaut : shop.id)")
+    catalogue.add_argument("--till", action="append", required=True, help="caisse (répéter pour plusieurs)")
+
     fleet = sub.add_parser("fleet", help="console de flotte").add_subparsers(dest="action", required=True)
     status = fleet.add_parser("status", help="tableau des caisses (statuts retenus)")
     status.add_argument("--shop", default="+", help="magasin (défaut : tous)")
@@ -66,6 +73,8 @@ def _settings(config: Config) -> Any:
 
 def run_before_till(args: argparse.Namespace, config_file: Path | None, data_dir: Path) -> int | None:
     """portal and fleet commands need no till; None for the commands that do."""
+    if args.command == "portal" and args.action == "catalogue":
+        return _catalogue(args, load_config(config_file, data_dir))
     if args.command == "portal":
         return _ingest(args, load_config(config_file, data_dir))
     if args.command == "fleet":
@@ -101,6 +110,24 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
     finally:
         store.close()
     print(f"{ingest.stored} événements reçus.")
+    return 0
+
+
+def _catalogue(args: argparse.Namespace, config: Config) -> int:
+    from ..uplink.catalogue_sync import CatalogueUpdateError, publish_catalogue
+    from ..uplink.fleet import FleetError
+
+    try:
+        payload = json.loads(args.file.read_text("utf-8"))
+        shop = args.shop or config.shop_id
+        version = publish_catalogue(_settings(config), shop, args.till, payload)
+    except (CatalogueUpdateError, FleetError) as exc:
+        print(f"Catalogue refusé : {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"Fichier de catalogue illisible ({args.file}) : {exc}", file=sys.stderr)
+        return 1
+    print(f"Catalogue version {version} publié pour {', '.join(args.till)} ({shop}).")
     return 0
 
 

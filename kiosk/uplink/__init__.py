@@ -8,4 +8,5 @@ Topic layout (one broker for the fleet; `shop` and `till` are the configured ids
     till/{shop}/{till}/cmd         fleet -> till   signed fleet command
     till/{shop}/{till}/cmd/result  till -> fleet   result, with the command's correlation id
     till/{shop}/{till}/inbound     portal -> till  other tills' stock/loyalty events (dispatch by type)
+    till/{shop}/{till}/catalogue   portal -> till  retained catalogue/price update (versioned)
 """

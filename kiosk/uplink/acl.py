@@ -24,6 +24,7 @@ pattern write {ROOT}/%u/cmd/result
 pattern read {ROOT}/%u/ack
 pattern read {ROOT}/%u/cmd
 pattern read {ROOT}/%u/inbound
+pattern read {ROOT}/%u/catalogue
 
 # The portal ingest: reads every till's events and statuses, acks, sends inbound events.
 user {portal_user}
@@ -31,6 +32,7 @@ topic read {ROOT}/+/+/events
 topic read {ROOT}/+/+/status
 topic write {ROOT}/+/+/ack
 topic write {ROOT}/+/+/inbound
+topic write {ROOT}/+/+/catalogue
 
 # The fleet console: statuses, signed commands and their results.
 user {fleet_user}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
-from . import topics
+from . import catalogue_sync, topics
 from .commands import CommandRunner, load_fleet_key
 from .inbound import Inbound
 from .outbox import acked_seq, acknowledge, backlog, pending
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..till import Till
 
 log = logging.getLogger(__name__)
+assert catalogue_sync.TYPE  # imported for its inbound handler (catalogue updates from the portal)
 
 WINDOW = 2000  # events sent and not yet acknowledged by the portal
 BATCH = 500
@@ -93,6 +94,7 @@ class Publisher:
             "cmd": topics.cmd(s.shop, s.till),
             "result": topics.cmd_result(s.shop, s.till),
             "inbound": topics.inbound(s.shop, s.till),
+            "catalogue": topics.catalogue(s.shop, s.till),
         }
         self.client = s.client(f"till-{s.shop}-{s.till}", persistent=True)
         self.client.will_set(self._topics["status"], death(s.shop, s.till, self.bdseq), qos=1, retain=True)
@@ -105,7 +107,7 @@ class Publisher:
         if reason.is_failure:
             log.warning("uplink: connexion refusée par le serveur MQTT (%s)", reason)
             return
-        client.subscribe([(self._topics["ack"], 1), (self._topics["cmd"], 1), (self._topics["inbound"], 1)])
+        client.subscribe([(self._topics[name], 1) for name in ("ack", "cmd", "inbound", "catalogue")])
         self._inbox.put(("connected",))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
@@ -145,7 +147,14 @@ class Publisher:
         conn = sqlite3.connect(self.db_path, isolation_level=None, timeout=10, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 10000")
         try:
-            self._loop(conn)
+            while not self._stop.is_set():
+                try:
+                    self._loop(conn)
+                except Exception:  # a bad message or a locked database must not end the uplink
+                    log.exception("uplink: erreur, reprise dans une seconde")
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    self._stop.wait(1)
         finally:
             conn.close()
 
@@ -182,7 +191,7 @@ class Publisher:
                             sent, last_rewind = acked, time.monotonic()
                     elif topic == self._topics["cmd"]:
                         self._command(conn, payload, props)
-                    elif topic == self._topics["inbound"]:
+                    elif topic in (self._topics["inbound"], self._topics["catalogue"]):
                         self.inbound.receive(conn, payload)
                 try:
                     item = self._inbox.get_nowait()

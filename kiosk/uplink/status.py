@@ -16,6 +16,7 @@ from typing import Any
 
 from fiscal.journal import TICKET, heads
 
+from .catalogue_sync import applied_version
 from .outbox import acked_seq, backlog, utc_now
 
 
@@ -76,6 +77,7 @@ def build_status(
             else None
         ),
         "chain_head": head,
+        "catalogue_version": applied_version(conn),
         "devices": devices,
         "disk_free": shutil.disk_usage(data_dir).free,
     }

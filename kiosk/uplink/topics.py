@@ -39,3 +39,7 @@ def parse(topic: str) -> tuple[str, str, str] | None:
     if len(parts) < 4 or parts[0] != ROOT:
         return None
     return parts[1], parts[2], "/".join(parts[3:])
+
+
+def catalogue(shop: str, till: str) -> str:
+    return f"{base(shop, till)}/catalogue"

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
+from fiscal.journal import heads
+
 from . import catalogue_sync, topics
 from .commands import CommandRunner, load_fleet_key
 from .inbound import Inbound
@@ -80,7 +82,6 @@ class Publisher:
         )
         self.started = time.monotonic()
         self.bdseq = next_bdseq(till.data_dir)
-        self.wake = threading.Event()  # set after a business act to send without waiting for the poll
         self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -133,7 +134,6 @@ class Publisher:
     def stop(self, timeout: float = 5.0) -> None:
         """Publish the death certificate (retained, with the last status), then disconnect."""
         self._stop.set()
-        self.wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         self.client.loop_stop()
@@ -229,17 +229,18 @@ class Publisher:
                     self.publish_status(conn)
                     status_key = key
                     status_due = now + 1.0
-        if self.connected.is_set():
-            self.publish_status(conn, online=False).wait_for_publish(2.0)
-        self.client.disconnect()
+        try:
+            if self.connected.is_set():
+                self.publish_status(conn, online=False).wait_for_publish(2.0)
+        except (RuntimeError, ValueError):  # the connection went in the meantime: the will says it
+            pass
+        finally:
+            self.client.disconnect()
 
     def _status_key(self, conn: sqlite3.Connection) -> tuple[Any, ...]:
-        rows = conn.execute(
-            "SELECT journal, MAX(seq) FROM fiscal_record WHERE till = ? GROUP BY journal",
-            (self.settings.till,),
-        ).fetchall()
+        journals = heads(conn, self.till.ledger.till)  # one index probe per journal
         depth = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-        return (tuple(rows), depth)
+        return (tuple((name, head["seq"]) for name, head in journals.items()), depth)
 
     def status(self, conn: sqlite3.Connection, online: bool = True) -> dict[str, Any]:
         return build_status(

@@ -273,3 +273,32 @@ def test_without_a_broker_the_till_sells_and_warns_when_the_backlog_outgrows_its
         publisher.stop()
     assert "Envoi vers le portail en retard" in warnings[0] and "budget 1 Mo" in warnings[0]
     till.db.close()
+
+
+def test_a_handler_that_fails_does_not_stop_the_uplink(
+    till_a: Till, broker: Broker, ingest: RunningIngest
+) -> None:
+    from kiosk.uplink.inbound import Inbound
+
+    applied: list[str] = []
+
+    def boom(conn: object, event: dict) -> None:
+        raise RuntimeError("bug in a handler")
+
+    publisher = Publisher(
+        till_a, inbound=Inbound({"boom": boom, "ok": lambda conn, event: applied.append(event["id"])})
+    )
+    publisher.start()
+    try:
+        wait_until(publisher.connected.is_set, what="connected")
+        client = ingest.ingest.client  # type: ignore[union-attr]
+        client.publish("till/S001/T01/inbound", json.dumps({"id": "e1", "type": "boom"}), qos=1)
+        client.publish("till/S001/T01/inbound", json.dumps({"id": "e2", "type": "ok"}), qos=1)
+        wait_until(lambda: applied, what="the next event applied")
+        simulate_sales(till_a, 1)
+        wait_until(lambda: drained(till_a), what="sales still sent")
+    finally:
+        publisher.stop()
+    assert applied == ["e2"]
+    done = till_a.db.execute_sql("SELECT event_id FROM inbound_applied").fetchall()
+    assert [r[0] for r in done] == ["e2"]  # the failed one was rolled back, not marked as applied

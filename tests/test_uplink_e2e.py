@@ -184,6 +184,7 @@ def test_status_is_retained_with_the_chain_head(
         ticket_head = status["chain_head"]["journals"]["TICKET"]
         assert (ticket_head["seq"], ticket_head["sig"]) == (heads.seq, heads.sig)
         assert status["chain_head"]["key_id"] == till_a.ledger.key.key_id
+        assert status["public_key"] == till_a.ledger.key.public_pem  # to check the published signatures
         assert status["last_ticket"]["number"] == "T01-000002"
         assert status["outbox"]["depth"] == 0 and status["disk_free"] > 0
     finally:

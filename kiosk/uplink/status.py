@@ -36,6 +36,12 @@ def chain_head(conn: sqlite3.Connection, till: str, key_id: str) -> dict[str, An
     return {"key_id": key_id, "journals": heads(conn, till)}
 
 
+def public_key(conn: sqlite3.Connection, key_id: str) -> str | None:
+    """The PEM of the key in service, so that anyone can check the signatures the till publishes."""
+    row = conn.execute("SELECT public_pem FROM fiscal_key WHERE key_id = ?", (key_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
 def build_status(
     conn: sqlite3.Connection,
     *,
@@ -77,6 +83,7 @@ def build_status(
             else None
         ),
         "chain_head": head,
+        "public_key": public_key(conn, key_id),
         "catalogue_version": applied_version(conn),
         "devices": devices,
         "disk_free": shutil.disk_usage(data_dir).free,

@@ -34,7 +34,12 @@ class RunningIngest:
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.ingest = Ingest(self.settings, open_store(self.dsn, self.schema), shop="S001")
+        self.ingest = Ingest(
+            self.settings,
+            open_store(self.dsn, self.schema),
+            shop="S001",
+            reopen=lambda: open_store(self.dsn, self.schema),
+        )
         self.thread = threading.Thread(target=self.ingest.run, daemon=True)
         self.thread.start()
         wait_until(self.ingest.ready.is_set, what="ingest subscribed")
@@ -303,3 +308,23 @@ def test_a_handler_that_fails_does_not_stop_the_uplink(
     assert applied == ["e2"]
     done = till_a.db.execute_sql("SELECT event_id FROM inbound_applied").fetchall()
     assert [r[0] for r in done] == ["e2"]  # the failed one was rolled back, not marked as applied
+
+
+def test_the_portal_database_connection_lost_then_back(
+    till_a: Till, ingest: RunningIngest, pg_url: tuple[str, str]
+) -> None:
+    """The ingest's PostgreSQL connection breaks: that batch is not acked, the store reconnects, the
+    tills' resends fill the hole; still exactly once."""
+    publisher = Publisher(till_a)
+    publisher.start()
+    try:
+        simulate_sales(till_a, 10)
+        wait_until(lambda: drained(till_a), what="first sales stored")
+        assert ingest.ingest is not None
+        ingest.ingest.store.conn.close()  # type: ignore[attr-defined]  # as when PostgreSQL restarts
+        simulate_sales(till_a, 40, seed=1)
+        wait_until(lambda: drained(till_a), what="outbox drained after the reconnection")
+    finally:
+        publisher.stop()
+    stored = assert_exactly_once_in_order(pg_url, till_a)
+    assert len([r for r in stored if r[2] == "sale"]) == 50

@@ -97,7 +97,14 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
     except Exception as exc:  # psycopg.OperationalError and friends: say which database
         print(f"Base du portail inaccessible ({url.split('@')[-1]}) : {exc}", file=sys.stderr)
         return 1
-    ingest = Ingest(_settings(config), store, shop=args.shop or "+", client_id=args.worker, share=args.share)
+    ingest = Ingest(
+        _settings(config),
+        store,
+        shop=args.shop or "+",
+        client_id=args.worker,
+        share=args.share,
+        reopen=lambda: open_store(url, args.schema),
+    )
     signal.signal(signal.SIGTERM, lambda *_: ingest.stop())
     print(
         f"Portail : réception des événements de {args.shop or 'tous les magasins'} ; Ctrl+C pour arrêter.",
@@ -108,7 +115,7 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        store.close()
+        ingest.store.close()
     print(f"{ingest.stored} événements reçus.")
     return 0
 

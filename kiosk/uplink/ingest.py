@@ -17,7 +17,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -358,9 +358,11 @@ class Ingest:
         *,
         share: str | None = None,
         relay: tuple[str, ...] = RELAYED,
+        reopen: Callable[[], Store] | None = None,
     ):
         self.settings = settings
         self.store = store
+        self.reopen = reopen  # a new store after a database error (PostgreSQL restarted...)
         self.shop = shop
         self.share = share
         self.relay = relay
@@ -395,13 +397,30 @@ class Ingest:
         self.client.loop_start()
         try:
             while not self._stop.is_set():
-                self.drain(timeout=0.2)
+                try:
+                    self.drain(timeout=0.2)
+                except Exception:  # nothing of that batch was acked: the tills send it again
+                    log.exception("ingest: erreur de la base du portail, nouvel essai dans une seconde")
+                    self._stop.wait(1)
+                    self._reconnect()
         finally:
             self.client.loop_stop()
             self.client.disconnect()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _reconnect(self) -> None:
+        if self.reopen is None:
+            return
+        try:
+            self.store.close()
+        except Exception:
+            log.debug("ingest: fermeture de l'ancienne connexion impossible", exc_info=True)
+        try:
+            self.store = self.reopen()
+        except Exception:
+            log.exception("ingest: base du portail toujours inaccessible")
 
     def drain(self, timeout: float) -> int:
         """Store one batch of what arrived (waiting up to `timeout` for the first message), then ack."""

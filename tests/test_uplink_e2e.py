@@ -122,6 +122,13 @@ def test_broker_down_during_sales_then_back(
         broker.start()
         simulate_sales(till_a, 20, seed=2)
         wait_until(lambda: drained(till_a), what="outbox drained after the outage")
+        from .test_uplink_fleet import read_retained
+
+        def reborn() -> bool:
+            status = read_retained(broker.port, "till/S001/T01/status")
+            return status is not None and status["online"] and status["bdseq"] >= 1  # a new birth
+
+        wait_until(reborn, what="birth certificate after the reconnection")
     finally:
         publisher.stop()
     stored = assert_exactly_once_in_order(pg_url, till_a)

@@ -112,7 +112,12 @@ class Publisher:
         self._inbox.put(("connected",))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        """A new birth/death sequence for the next connection (Sparkplug B's bdSeq): its will and birth
+        carry it, so a late death certificate of this connection cannot be taken for the next one's."""
         self.connected.clear()
+        s = self.settings
+        self.bdseq = next_bdseq(self.till.data_dir)
+        client.will_set(self._topics["status"], death(s.shop, s.till, self.bdseq), qos=1, retain=True)
         self._inbox.put(("disconnected",))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:

@@ -51,3 +51,26 @@ async def test_a_sale_on_screen_reaches_the_portal(tmp_path: Path, broker: Broke
         thread.join(10)
         store.close()
         till.db.close()
+
+
+async def test_the_title_bar_says_when_sales_wait_for_the_network(tmp_path: Path) -> None:
+    from .mqtt_broker import free_port
+
+    till = open_uplink_till(tmp_path / "t", free_port())  # no broker there
+    app = KioskApp(till)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("tab", "tab", "enter", *"333333", "enter")
+            await pilot.press(*"BOUL-001", "enter")
+            await pilot.press("f12", "enter", "f9")  # the sale goes through without the network
+            await pilot.press("enter")
+            for _ in range(200):
+                if "PORTAIL HORS LIGNE" in app.sub_title:
+                    break
+                await pilot.pause(0.05)
+            assert "PORTAIL HORS LIGNE : " in app.sub_title and "en attente" in app.sub_title
+            await pilot.press("f1", "end", "enter")
+            text = str(app.screen.query_one("#uplink-state", Static).render())
+            assert "NON CONNECTÉ" in text and "partiront au retour du réseau" in text
+    finally:
+        till.db.close()

@@ -45,6 +45,7 @@ class KioskApp(App[None]):
         self._display_shown: tuple[str, str] | None = ("", "")
         self._display_lock = threading.Lock()
         self.uplink: Publisher | None = None
+        self.uplink_note = ""  # e.g. « PORTAIL HORS LIGNE : 12 en attente » (kiosk/ui/screens/uplink.py)
         self.title = till.config.get("shop.name")
         self.sub_title = f"Caisse {till.config.till_id}"
 
@@ -103,6 +104,8 @@ class KioskApp(App[None]):
             parts.append("TIROIR OUVERT")
         if self.till.checkout.training:
             parts.append("MODE FORMATION — tickets fictifs")
+        if self.uplink_note:
+            parts.append(self.uplink_note)
         self.sub_title = " — ".join(parts)
 
     def on_unmount(self) -> None:

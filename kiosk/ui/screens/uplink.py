@@ -32,7 +32,25 @@ def start_uplink(app: Any) -> Publisher | None:
 
     publisher = Publisher(till, on_warning=warn, restart=restart)
     publisher.start()
+    app.set_interval(WATCH_S, lambda: watch_uplink(app, publisher))
     return publisher
+
+
+WATCH_S = 2
+
+
+def watch_uplink(app: Any, publisher: Publisher) -> None:
+    """« PORTAIL HORS LIGNE : n en attente » in the title bar while sales wait for the network."""
+    from ...uplink.outbox import backlog
+
+    note = ""
+    if not publisher.connected.is_set():
+        waiting = backlog(app.till.db.connection()).events
+        if waiting:
+            note = f"PORTAIL HORS LIGNE : {waiting} en attente"
+    if note != app.uplink_note:
+        app.uplink_note = note
+        app.update_sub_title()
 
 
 def uplink_lines(app: Any) -> list[str]:

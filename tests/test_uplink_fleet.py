@@ -274,3 +274,32 @@ def test_a_till_on_mqtt_3_1_1_sends_and_answers(
     assert sales == 2
     ingest.store.close()
     till.db.close()
+
+
+def test_archive_jet_extract_reload_and_restart_commands(
+    running: Till, broker: Broker, fleet_key: tuple[Ed25519PrivateKey, Path]
+) -> None:
+    settings = fleet_settings(broker)
+    key = fleet_key[0]
+    simulate_sales(running, 2)
+    today = running.clock().date().isoformat()
+    archive = send_command(settings, key, "S001", "T01", "archive", {"period": today})
+    assert archive is not None, "no answer"
+    assert archive["ok"] is True and len(archive["result"]["sha256"]) == 64
+    assert Path(archive["result"]["path"]).exists()
+    archived = running.db.execute_sql(
+        "SELECT COUNT(*) FROM fiscal_record WHERE journal = 'ARCHIVE'"
+    ).fetchone()[0]
+    assert archived == 1  # recorded in the ARCHIVE journal like one made on the till
+    extract = send_command(settings, key, "S001", "T01", "jet-extract", {"since": 0})
+    assert extract is not None and extract["ok"] is True
+    codes = [record["rtype"] for record in extract["result"]]
+    assert "START" in codes and "FLEET_COMMAND" in codes
+    bad = send_command(settings, key, "S001", "T01", "jet-extract", {"since": "x"})
+    assert bad is not None and bad["ok"] is False and "Paramètres invalides" in bad["error"]
+    reload = send_command(settings, key, "S001", "T01", "reload-catalogue")
+    assert reload is not None and reload["ok"] is True and "articles" in reload["result"]["message"]
+    restart = send_command(settings, key, "S001", "T01", "restart")
+    assert restart is not None and restart["ok"] is False and "superviseur" in restart["error"]
+    journaled = [j["cmd"] for j in jet(running, "FLEET_COMMAND")]
+    assert journaled == ["archive", "jet-extract", "jet-extract", "reload-catalogue", "restart"]

@@ -303,3 +303,29 @@ def test_archive_jet_extract_reload_and_restart_commands(
     assert restart is not None and restart["ok"] is False and "superviseur" in restart["error"]
     journaled = [j["cmd"] for j in jet(running, "FLEET_COMMAND")]
     assert journaled == ["archive", "jet-extract", "jet-extract", "reload-catalogue", "restart"]
+
+
+def test_fleet_watch_shows_the_tills_live(tmp_path: Path, broker: Broker, running: Till) -> None:
+    config = tmp_path / "fleet.toml"
+    config.write_text(uplink_toml(broker.port), "utf-8")
+    argv = [sys.executable, "-m", "kiosk", "--data-dir", str(tmp_path / "f"), "--config", str(config)]
+    env = dict(os.environ, COLUMNS="160", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [*argv, "fleet", "watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    seen = b""
+    watchdog = threading.Timer(60, proc.kill)  # a watch that never shows the till fails, not hangs
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        while b"S001/T01" not in seen:
+            chunk = proc.stdout.read1(4096)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        watchdog.cancel()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(10)
+    assert b"S001/T01" in seen and b"en ligne" in seen
+    assert code == 0

@@ -301,6 +301,15 @@ def _watch(settings: Any, shop: str) -> int:
             grid.add_row(*row, style=None if row[1] == "en ligne" else "bold red")
         return grid
 
+    if not sys.stdout.isatty():  # a log or a pipe: the plain table, again every few seconds
+        from ..uplink.fleet import format_table
+
+        try:
+            while True:
+                print(format_table(status_rows(collect_statuses(settings, shop))), end="\n\n", flush=True)
+                threading.Event().wait(3)
+        except KeyboardInterrupt:
+            return 0
     try:
         with Live(table(), refresh_per_second=1) as live:
             while True:

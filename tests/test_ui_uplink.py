@@ -74,3 +74,33 @@ async def test_the_title_bar_says_when_sales_wait_for_the_network(tmp_path: Path
             assert "NON CONNECTÉ" in text and "partiront au retour du réseau" in text
     finally:
         till.db.close()
+
+
+async def test_a_fleet_restart_ends_the_app_for_its_supervisor(tmp_path: Path, broker: Broker) -> None:
+    import asyncio
+
+    from kiosk.uplink.fleet import keygen, load_private_key, send_command
+
+    public = keygen(tmp_path / "fleet.pem")
+    till = open_uplink_till(tmp_path / "t", broker.port, extra=f'fleet_public_key = "{public}"\n')
+    app = KioskApp(till)
+    fleet = UplinkSettings(shop="S001", till="fleet", host="127.0.0.1", port=broker.port)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("tab", "tab", "enter", *"333333", "enter")
+            assert app.uplink is not None
+            for _ in range(200):
+                if app.uplink.connected.is_set():
+                    break
+                await pilot.pause(0.05)
+            result = await asyncio.to_thread(
+                send_command, fleet, load_private_key(tmp_path / "fleet.pem"), "S001", "T01", "restart"
+            )
+            assert result is not None and result["ok"] is True
+            for _ in range(200):
+                if app.return_code is not None:
+                    break
+                await pilot.pause(0.05)
+        assert app.return_code == 75  # systemd's Restart= starts the till again
+    finally:
+        till.db.close()

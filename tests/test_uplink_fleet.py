@@ -329,3 +329,24 @@ def test_fleet_watch_shows_the_tills_live(tmp_path: Path, broker: Broker, runnin
         code = proc.wait(10)
     assert b"S001/T01" in seen and b"en ligne" in seen
     assert code == 0
+
+
+def test_a_command_that_breaks_on_the_till_still_answers(tmp_path: Path) -> None:
+    import sqlite3
+
+    from kiosk.uplink.commands import CommandRunner
+
+    key = Ed25519PrivateKey.generate()
+    till = open_uplink_till(tmp_path / "t", 1883)
+    conn = sqlite3.connect(tmp_path / "t" / "kiosk.sqlite", isolation_level=None)
+
+    def broken() -> str:
+        raise RuntimeError("catalogue file missing")
+
+    runner = CommandRunner(till, key.public_key(), "S001", "T01", reload_catalogue=broken)
+    _, message = sign_command(key, "S001", "T01", "reload-catalogue")
+    result = runner.handle(conn, message)
+    assert result["ok"] is False and result["error"].startswith("Échec de la commande sur la caisse")
+    assert [j["cmd"] for j in jet(till, "FLEET_COMMAND")] == ["reload-catalogue"]  # journaled before it ran
+    conn.close()
+    till.db.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import secrets
 import sqlite3
 import tomllib
@@ -29,6 +30,8 @@ from fiscal.keys import KeyFileError, load_public_pem, verify_signature
 
 if TYPE_CHECKING:
     from ..till import Till
+
+log = logging.getLogger(__name__)
 
 DOMAIN = b"kiosk-fleet-command-v1\n"
 COMMANDS = ("ping", "report-x", "archive", "jet-extract", "set-config", "reload-catalogue", "restart")
@@ -221,6 +224,14 @@ class CommandRunner:
             result = self.run(conn, body["cmd"], args)
         except CommandError as exc:
             return {**summary, "ok": False, "reason": "failed", "error": str(exc)}
+        except Exception as exc:  # journaled as accepted: the fleet must hear how it ended
+            log.exception("fleet command %s failed", summary["cmd"])
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            error = (
+                f"Échec de la commande sur la caisse ({type(exc).__name__}) : voir le journal de la caisse."
+            )
+            return {**summary, "ok": False, "reason": "failed", "error": error}
         return {**summary, "ok": True, "result": result}
 
     def run(self, conn: sqlite3.Connection, cmd: str, args: dict[str, Any]) -> Any:

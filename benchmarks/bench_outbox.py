@@ -153,6 +153,9 @@ def main() -> int:
         last_report = time.perf_counter()
         while outbox.backlog(conn).events:
             time.sleep(0.01)
+            if time.perf_counter() - start > 300:  # a drain that never ends is a failure, not a hang
+                print("MISS: the outbox did not drain within 300 s", flush=True)
+                break
             if os.environ.get("BENCH_DEBUG") and time.perf_counter() - last_report > 1:
                 last_report = time.perf_counter()
                 print("waiting", outbox.backlog(conn).events, "stored", ingest.stored, flush=True)

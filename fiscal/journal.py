@@ -123,6 +123,8 @@ class FiscalLedger:
         self.key = key
         self.clock = clock
         self.anchor = anchor
+        # Called inside the record's transaction after it is written (e.g. the uplink's outbox).
+        self.observers: list[Callable[[sqlite3.Connection, Record], None]] = []
 
     def setup(self, conn: sqlite3.Connection) -> bool:
         """Create the schema and register the key; True when the key is new to this database."""
@@ -204,6 +206,8 @@ class FiscalLedger:
                 record.sig,
             ),
         )
+        for observer in self.observers:
+            observer(conn, record)
         return record
 
     def record_event(

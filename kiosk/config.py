@@ -87,6 +87,10 @@ def _sender(value: Any) -> bool:
     return True
 
 
+def _path_or_empty(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 500
+
+
 # dotted key → (check, what is expected); anything not listed here is refused as unknown.
 SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "shop.id": (_ident, "1 à 32 lettres, chiffres, - ou _"),
@@ -205,6 +209,29 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
         "le répertoire où la clé USB est montée (fichiers Excel du catalogue) ; vide : aucun",
     ),
     "catalogue.new_categories": (_choice("create", "reject"), "create ou reject"),
+    "uplink.enabled": (_bool, "true ou false (envoi des ventes au portail par MQTT)"),
+    "uplink.host": (_text, "l'adresse du serveur MQTT, par exemple mqtt.exemple.fr"),
+    "uplink.port": (_int_range(1, 65535), "un port TCP de 1 à 65535 (1883, ou 8883 en TLS)"),
+    "uplink.tls": (_bool, "true ou false"),
+    "uplink.ca_file": (_path_or_empty, "le chemin du certificat de l'autorité (PEM) ; vide : CA du système"),
+    "uplink.cert_file": (_path_or_empty, "le chemin du certificat client de la caisse (PEM) ; vide : aucun"),
+    "uplink.key_file": (_path_or_empty, "le chemin de la clé privée du certificat client ; vide : aucune"),
+    "uplink.username": (lambda v: isinstance(v, str) and len(v) <= 200, "un nom d'utilisateur MQTT"),
+    "uplink.password": (lambda v: isinstance(v, str) and len(v) <= 200, "un mot de passe MQTT"),
+    "uplink.fleet_public_key": (
+        _path_or_empty,
+        "le chemin de la clé publique Ed25519 de la flotte (PEM) ; vide : commandes refusées",
+    ),
+    "uplink.backlog_budget_mb": (_int_range(1, 10_000), "une taille en Mo de 1 à 10000"),
+    "uplink.status_interval_s": (_int_range(1, 3600), "une durée en secondes de 1 à 3600"),
+    "uplink.reconnect_max_s": (_int_range(1, 600), "une durée en secondes de 1 à 600"),
+    "uplink.keepalive_s": (_int_range(5, 3600), "une durée en secondes de 5 à 3600"),
+    "uplink.ack_timeout_s": (_int_range(1, 600), "une durée en secondes de 1 à 600"),
+    "uplink.mqtt_version": (lambda v: v in (5, 311), "5 (MQTT 5) ou 311 (MQTT 3.1.1, anciens serveurs)"),
+    "uplink.portal_db": (
+        lambda v: isinstance(v, str) and v.startswith(("postgresql://", "sqlite:")),
+        "postgresql://utilisateur@hôte:5432/base ou sqlite:chemin (portail de démonstration)",
+    ),
 }
 
 

@@ -133,6 +133,10 @@ class Till:
         self.refunds = RefundService(self.checkout)
         self.stock = StockService(self.db, self.clock, config.till_id)
         self.checkout.listeners.append(self.stock.on_checkout)  # stock moves with the ticket
+        if config.get("uplink.enabled"):
+            from .uplink.outbox import install
+
+            install(self)  # sales, closures and JET events also go to the outbox, in their transaction
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
         self.customers = CustomerDirectory(
             self.db, self.ledger, self.clock, loyalty_secret(data_dir / LOYALTY_SECRET_FILE)

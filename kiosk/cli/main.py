@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     hw_test.add_argument("--wait", action="store_true", help="lecteur : attend un scan pendant 10 secondes")
     catalogue_cmd.add_parsers(sub)
+    from .uplink_cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -117,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             return _config_check(args, data_dir)
         if args.command == "fiscal" and args.action == "verify":
             return _fiscal_verify(args, data_dir)
+        if args.command in ("portal", "fleet"):
+            from .uplink_cli import run_before_till
+
+            return run_before_till(args, args.config, data_dir) or 0
         from ..till import Till
 
         clock = None
@@ -160,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             from .customers import run_customers
 
             return run_customers(till, args)
+        if args.command == "uplink":
+            from .uplink_cli import run_with_till
+
+            return run_with_till(args, till)
         if args.command == "hw" and args.action == "list":
             return _hw_list(till, args.json)
         if args.command == "hw" and args.action == "test":

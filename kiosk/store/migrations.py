@@ -161,6 +161,14 @@ def _v4_catalogue_stock_variants(db: SqliteDatabase) -> None:
             db.execute_sql(f"ALTER TABLE {table} ADD COLUMN image TEXT NOT NULL DEFAULT ''")
 
 
+def _v4_uplink_outbox(db: SqliteDatabase) -> None:
+    """The uplink's outbox (events sent to the portal), fleet command nonces, inbound events applied."""
+    from ..uplink.outbox import CREATE_SQL
+
+    for statement in CREATE_SQL:
+        db.execute_sql(statement)
+
+
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v1_base,
     _v2_article_search,
@@ -171,6 +179,7 @@ MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v4_staffcash_cash_control,
     _v5_staffcash_parked_tickets,
     _v4_catalogue_stock_variants,
+    _v4_uplink_outbox,
 ]
 LATEST = len(MIGRATIONS)
 

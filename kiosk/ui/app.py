@@ -6,7 +6,7 @@ import gc
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.app import App
@@ -27,6 +27,9 @@ from .screens.dialogs import ManagerPinDialog
 from .screens.login import LoginScreen
 from .screens.sale import SaleScreen
 
+if TYPE_CHECKING:
+    from ..uplink.publisher import Publisher
+
 
 class KioskApp(App[None]):
     CSS_PATH = Path(__file__).parent / "kiosk.tcss"
@@ -43,6 +46,8 @@ class KioskApp(App[None]):
         self._display_shown: tuple[str, str] | None = ("", "")
         self._display_lock = threading.Lock()
         self.receipt_mail = ReceiptMailPump(self)  # receipts by e-mail: retried until sent
+        self.uplink: Publisher | None = None
+        self.uplink_note = ""  # e.g. « PORTAIL HORS LIGNE : 12 en attente » (kiosk/ui/screens/uplink.py)
         self.title = till.config.get("shop.name")
         self.sub_title = f"Caisse {till.config.till_id}"
 
@@ -52,6 +57,9 @@ class KioskApp(App[None]):
             self.notify(warning, severity="error", timeout=30)
         self.check_devices()
         self.receipt_mail.start()
+        from .screens.uplink import start_uplink
+
+        self.uplink = start_uplink(self)  # sends the outbox to the portal on its own thread
         self.set_interval(0.5, self.watch_drawer)
         self.push_screen(LoginScreen())
         if self.till.clock_behind is not None:
@@ -99,10 +107,14 @@ class KioskApp(App[None]):
             parts.append("TIROIR OUVERT")
         if self.till.checkout.training:
             parts.append("MODE FORMATION — tickets fictifs")
+        if self.uplink_note:
+            parts.append(self.uplink_note)
         self.sub_title = " — ".join(parts)
 
     def on_unmount(self) -> None:
         self.scanners.close()
+        if self.uplink is not None:
+            self.uplink.stop()
 
     def scanned(self, result: ScanResult) -> None:
         """A scan from an evdev scanner (never typed into a widget: the devices are grabbed)."""
@@ -210,4 +222,4 @@ def run_app(till: Till) -> int:
         app.run()
     finally:
         till.stop()
-    return 0
+    return app.return_code or 0  # 75: a fleet "restart" (the supervisor starts the till again)

@@ -78,26 +78,35 @@ class MenuScreen(ModalScreen[MenuEntry | None]):
         self.dismiss(None)
 
 
+# Features register their entries when imported; FIRST then puts the cashier's everyday acts on top.
+from . import (  # noqa: E402, F401
+    cash,
+    catalogue_menu,
+    checkout_menu,
+    parked,
+    staff_admin,
+    uplink,
+)
 from .customers import open_directory, open_programme, open_stats  # noqa: E402
+from .send_receipt import manual_slip_from_menu, resend_from_menu  # noqa: E402
 
 MENU += [
     MenuEntry("customers", "Clients (annuaire)", open_directory),
     MenuEntry("loyalty", "Programme de fidélité", open_programme, "responsable"),
     MenuEntry("loyalty-stats", "Analyse fidélité", open_stats, "responsable"),
-]
-
-# Receipts by e-mail / SMS and the handwritten card slip (kiosk.ui.screens.send_receipt).
-from .send_receipt import manual_slip_from_menu, resend_from_menu  # noqa: E402
-
-MENU += [
     MenuEntry("resend", "Renvoyer un ticket (e-mail / SMS)", resend_from_menu, "duplicata"),
     MenuEntry("manual-slip", "Ticket manuel (carte étrangère)", manual_slip_from_menu, "carte à piste"),
 ]
-# Features that register their own entries (each module appends to MENU when imported).
-from . import (  # noqa: E402, F401
-    cash,
-    catalogue_menu,  # noqa: E402,F401  (registers the catalogue and stock entries)
-    checkout_menu,  # noqa: E402,F401  (registers discounts, refunds and exchanges)
-    parked,
-    staff_admin,
+FIRST = (
+    "discount-line",
+    "discount-ticket",
+    "price",
+    "park",
+    "parked",
+    "refund",
+    "exchange",
+    "customers",
+    "resend",
+    "switch-user",
 )
+MENU.sort(key=lambda entry: FIRST.index(entry.id) if entry.id in FIRST else len(FIRST))

@@ -61,6 +61,9 @@ def round_half_up(value: Decimal) -> int:
 
 def line_total(unit_cents: int, qty: Decimal) -> int:
     """Quantity × unit price, rounded half up to the cent (weights have 3 decimals)."""
+    whole = int(qty)
+    if whole == qty:  # a count of pieces: exact in integers (the basket asks this many times a sale)
+        return unit_cents * whole
     return round_half_up(Decimal(unit_cents) * qty)
 
 

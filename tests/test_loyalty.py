@@ -267,3 +267,18 @@ def test_the_reward_tender_leaves_the_ledger_with_the_ticket_or_not_at_all(till:
     assert till.loyalty.balance(customer).kitty_cents == 0
     assert {"type": "loyalty", "amount": 300} in sale.body["tenders"]
     assert verify_database(till.db.connection()).ok
+
+
+def test_a_refund_at_the_till_takes_back_what_the_returned_lines_earned(till: Till) -> None:
+    till.loyalty.set_up(MARC, "percent", "5 %", {"rate_bp": 500})
+    customer = enrol(till)
+    bread = article(till, "boulangerie")
+    sale = sell(till, (bread, 4))
+    attach(till, customer, sale)
+    earned = till.loyalty.balance(customer).kitty_cents
+    [line] = [line for line in till.refunds.refundable(sale) if line.left_amount > 0]
+    refund = till.refunds.refund(sale, {line.index: Decimal(2)}, "cash", CAMILLE, MARC)
+    assert refund.body["kind"] == "RETURN"
+    assert till.loyalty.customer_of(refund.number) == customer  # the return follows its sale
+    assert till.loyalty.balance(customer).kitty_cents == earned - 2 * bread.price_cents * 500 // 10_000
+    assert till.customers.sheet(customer)["visits"] == 1  # a return is not a visit

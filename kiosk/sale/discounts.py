@@ -13,7 +13,7 @@ from decimal import Decimal
 from ..money import AmountError, format_eur, parse_amount, round_half_up
 from ..permissions import PermissionDenied, require
 from ..staff import StaffMember
-from ..store import Category
+from ..store.models import category_keys_flagged
 from .basket import Basket, BasketError, Discount
 
 BOOK_MAX_PERCENT = 5  # prix unique du livre (loi Lang): at most 5 % off the publisher's price
@@ -64,8 +64,7 @@ def _checked(discount: Discount, base: int, max_percent: int) -> None:
 
 
 def book_categories() -> frozenset[str]:
-    rows = Category.select(Category.key, Category.flags)
-    return frozenset(row.key for row in rows if "book" in row.flags.split(","))
+    return category_keys_flagged("book")
 
 
 def check_books(basket: Basket) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..money import MAX_AMOUNT_CENTS, format_eur
-from ..store import Category
+from ..store.models import category_keys_flagged
 from .basket import Basket
 
 CASH, CARD, CHEQUE, VOUCHER = "cash", "card", "cheque", "voucher"
@@ -46,8 +46,7 @@ class Tender:
 
 def meal_voucher_categories() -> frozenset[str]:
     """Keys of the categories whose articles may be paid with meal vouchers."""
-    rows = Category.select(Category.key, Category.flags)
-    return frozenset(row.key for row in rows if "meal_voucher" in row.flags.split(","))
+    return category_keys_flagged("meal_voucher")
 
 
 def meal_eligible(basket: Basket, categories: frozenset[str]) -> int:

@@ -44,6 +44,13 @@ class Category(BaseModel):
         table_name = "category"
 
 
+def category_keys_flagged(flag: str) -> frozenset[str]:
+    """Keys of the categories carrying `flag` (meal_voucher, book...): plain SQL, as every checkout asks
+    (peewee's query building cost a quarter of a millisecond per call)."""
+    rows = database_proxy.execute_sql("SELECT key, flags FROM category")
+    return frozenset(key for key, flags in rows if flag in (flags or "").split(","))
+
+
 class Article(BaseModel):
     id = AutoField()
     reference = CharField(unique=True)

@@ -124,6 +124,9 @@ class StockService:
         self.db = db
         self.clock = clock
         self.till_id = till_id
+        # Called with (conn, movement) for each new local movement, inside its transaction (the uplink's
+        # outbox, so that the shop's other tills merge it).
+        self.on_movement: list[Callable[[sqlite3.Connection, dict[str, Any]], None]] = []
 
     # -- writing ---------------------------------------------------------------------------------
     def _now_utc(self) -> str:
@@ -142,6 +145,7 @@ class StockService:
     ) -> str:
         """Append one movement and update the cached balance; the caller holds the transaction."""
         movement_id = str(uuid.uuid4())
+        created_utc = created_utc or self._now_utc()
         conn.execute(
             f"INSERT INTO stock_movement ({_MOVEMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -153,11 +157,32 @@ class StockService:
                 user,
                 ticket,
                 self.till_id,
-                created_utc or self._now_utc(),
+                created_utc,
             ),
         )
         _add_to_balance(conn, article_id, qty_milli)
+        self._announce(
+            conn,
+            [(movement_id, article_id, qty_milli, kind, reason, user, ticket, self.till_id, created_utc)],
+        )
         return movement_id
+
+    def _announce(self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Tell the listeners (the uplink's outbox) about new local movements, in their transaction, as
+        `merge()` takes them on another till: with the article's reference."""
+        if not self.on_movement or not rows:
+            return
+        ids = sorted({int(r[1]) for r in rows})
+        refs = dict(
+            conn.execute(
+                f"SELECT id, reference FROM article WHERE id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+        )
+        keys = _MOVEMENT_COLUMNS.split(", ")
+        for row in rows:
+            movement = dict(zip(keys, row, strict=True)) | {"reference": refs.get(int(row[1]), "")}
+            for listener in self.on_movement:
+                listener(conn, movement)
 
     def move(self, member: HasRole, article_id: int, qty: Decimal, kind: str, reason: str) -> Movement:
         """A manual movement (« Mouvement »): received goods, breakage, a correction... with its reason."""
@@ -185,22 +210,25 @@ class StockService:
         twice changes nothing. The article is found by its reference (ids differ between tills); a
         movement of an article unknown here is skipped. Returns how many were new; the balances follow
         in the same transaction."""
-        conn = self.db.connection()
+        with self.db.atomic():
+            return self.merge_rows(self.db.connection(), movements)
+
+    def merge_rows(self, conn: sqlite3.Connection, movements: Iterable[dict[str, Any]]) -> int:
+        """`merge()` inside the caller's transaction (the uplink's inbound events)."""
         added = 0
         ids = dict(conn.execute("SELECT reference, id FROM article").fetchall())
-        with self.db.atomic():
-            for m in movements:
-                article_id = ids.get(m["reference"]) if "reference" in m else m.get("article_id")
-                if article_id is None:
-                    continue
-                values = {**m, "article_id": article_id}
-                cursor = conn.execute(
-                    f"INSERT OR IGNORE INTO stock_movement ({_MOVEMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    tuple(values[k] for k in _MOVEMENT_COLUMNS.split(", ")),
-                )
-                if cursor.rowcount:
-                    _add_to_balance(conn, int(article_id), int(m["qty_milli"]))
-                    added += 1
+        for m in movements:
+            article_id = ids.get(m["reference"]) if "reference" in m else m.get("article_id")
+            if article_id is None:
+                continue
+            values = {**m, "article_id": article_id}
+            cursor = conn.execute(
+                f"INSERT OR IGNORE INTO stock_movement ({_MOVEMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                tuple(values[k] for k in _MOVEMENT_COLUMNS.split(", ")),
+            )
+            if cursor.rowcount:
+                _add_to_balance(conn, int(article_id), int(m["qty_milli"]))
+                added += 1
         return added
 
     def movements_after(self, rowid: int = 0, limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
@@ -277,6 +305,7 @@ class StockService:
             "ON CONFLICT (article_id) DO UPDATE SET qty_milli = qty_milli + excluded.qty_milli",
             [(m[1], m[2]) for m in movements],
         )
+        self._announce(conn, movements)
 
     # -- reading ---------------------------------------------------------------------------------
     def _article(self, article_id: int) -> None:

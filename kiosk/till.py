@@ -133,10 +133,6 @@ class Till:
         self.refunds = RefundService(self.checkout)
         self.stock = StockService(self.db, self.clock, config.till_id)
         self.checkout.listeners.append(self.stock.on_checkout)  # stock moves with the ticket
-        if config.get("uplink.enabled"):
-            from .uplink.outbox import install
-
-            install(self)  # sales, closures and JET events also go to the outbox, in their transaction
         self.print_queue = PrintQueue(self.db, lambda: self.printer)
         self.customers = CustomerDirectory(
             self.db, self.ledger, self.clock, loyalty_secret(data_dir / LOYALTY_SECRET_FILE)
@@ -155,6 +151,10 @@ class Till:
         self.checkout.tender_handlers[LOYALTY] = self.loyalty.redeem_tender
         self.cash = CashService(self.db, self.ledger, self.clock)
         self.parked = ParkedTickets(self.db, self.ledger, self.clock, self.catalogue)
+        if config.get("uplink.enabled"):  # last: every service it listens to exists
+            from .uplink.outbox import install
+
+            install(self)  # sales, closures, JET events, stock and loyalty lines go to the outbox too
         self.clock_behind: str | None = None
         self._restored: list[str] = []
 

@@ -92,6 +92,9 @@ class LoyaltyService:
         self.directory = directory
         self.till = till
         self.alcohol_earns = alcohol_earns
+        # Called with (conn, line) for each new local ledger line, inside its transaction (the uplink's
+        # outbox): the shop's other tills merge it with `merge_line`.
+        self.on_line: list[Callable[[sqlite3.Connection, dict[str, Any]], None]] = []
 
     def _now(self) -> str:
         return stamp(self.clock())[0]
@@ -188,7 +191,7 @@ class LoyaltyService:
         note: str = "",
         reward: int = 0,
     ) -> None:
-        LoyaltyEntry.create(
+        entry = LoyaltyEntry.create(
             reward_cents=reward,
             id=uuid.uuid4().hex,
             customer=customer_id,
@@ -201,6 +204,77 @@ class LoyaltyService:
             created_utc=self._now(),
             note=note,
         )
+        if self.on_line:
+            line = self._shared_line(entry)
+            for listener in self.on_line:
+                listener(self.db.connection(), line)
+
+    def _shared_line(self, entry: LoyaltyEntry) -> dict[str, Any]:
+        """A ledger line as the other tills need it: the customer travels with it (found there by phone),
+        the programme by nothing (each till applies its own)."""
+        customer = Customer.get_by_id(entry.customer.id)
+        return {
+            "id": entry.id,
+            "kind": entry.kind,
+            "kitty_cents": entry.kitty_cents,
+            "stamps": entry.stamps,
+            "reward_cents": entry.reward_cents,
+            "ticket": entry.ticket,
+            "till": entry.till,
+            "created_utc": entry.created_utc,
+            "note": entry.note,
+            "customer": {
+                "phone": customer.phone,
+                "first_name": customer.first_name,
+                "last_name": customer.last_name,
+                "consent_utc": customer.consent_utc,
+                "consent_text": customer.consent_text,
+                "created_utc": customer.created_utc,
+            },
+        }
+
+    def merge_line(self, conn: sqlite3.Connection, line: dict[str, Any]) -> bool:
+        """A ledger line from another till of the shop, inside the caller's transaction: its customer is
+        found by phone (or enrolled as they were there), the line added once (by id). False when skipped
+        (already here, or a customer erased since: no phone to find them by)."""
+        person = line.get("customer") or {}
+        phone = person.get("phone")
+        if not phone:
+            return False
+        row = conn.execute("SELECT id, erased_utc FROM customer WHERE phone = ?", (phone,)).fetchone()
+        if row is None:
+            cursor = conn.execute(
+                "INSERT INTO customer (phone, first_name, last_name, email, birth_date, address, consent_utc, "
+                "consent_text, created_utc) VALUES (?, ?, ?, '', '', '', ?, ?, ?)",
+                (
+                    phone,
+                    str(person.get("first_name", "")),
+                    str(person.get("last_name", "")),
+                    person.get("consent_utc"),
+                    str(person.get("consent_text", "")),
+                    str(person.get("created_utc", line.get("created_utc", ""))),
+                ),
+            )
+            customer_id = cursor.lastrowid
+        else:
+            customer_id = row[0]
+        inserted = conn.execute(
+            "INSERT OR IGNORE INTO loyalty_entry (id, customer_id, programme, kind, kitty_cents, stamps, "
+            "reward_cents, ticket, till, created_utc, note) VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(line["id"]),
+                customer_id,
+                str(line["kind"]),
+                int(line.get("kitty_cents", 0)),
+                int(line.get("stamps", 0)),
+                int(line.get("reward_cents", 0)),
+                str(line.get("ticket", "")),
+                str(line.get("till", "")),
+                str(line.get("created_utc", "")),
+                str(line.get("note", "")),
+            ),
+        ).rowcount
+        return inserted == 1
 
     # -- attaching a sale ---------------------------------------------------------------------------
     def lines_of(self, body: dict[str, Any]) -> list[Line]:

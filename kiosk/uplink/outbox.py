@@ -218,3 +218,6 @@ def install(till: Till) -> None:
         till.checkout.listeners.append(sale_event)
     if record_event not in till.ledger.observers:
         till.ledger.observers.append(record_event)
+    from .sync import install_sync  # stock movements and loyalty lines, shared with the shop's tills
+
+    install_sync(till)

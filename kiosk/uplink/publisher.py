@@ -27,6 +27,7 @@ from .inbound import Inbound
 from .outbox import acked_seq, acknowledge, backlog, pending
 from .settings import UplinkSettings
 from .status import build_status, death, next_bdseq
+from .sync import till_handlers
 
 if TYPE_CHECKING:
     from ..till import Till
@@ -71,7 +72,7 @@ class Publisher:
         self.version = __version__
         self.db_path = till.data_dir / DB_NAME
         self.on_warning = on_warning
-        self.inbound = inbound or Inbound()
+        self.inbound = inbound or Inbound(till_handlers(till))
         self.runner = CommandRunner(
             till,
             load_fleet_key(self.settings.fleet_public_key),

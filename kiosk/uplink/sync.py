@@ -1,0 +1,44 @@
+"""Shop-wide ledgers over the uplink: each till's stock movements and loyalty lines go out through the
+outbox (in the transaction that writes them) and come back to the shop's other tills, relayed by the
+portal, where they are merged once by id — so a sale on one till lowers the stock seen on another, and a
+kitty earned on one is spent on another. Merged lines are never sent on again."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from .inbound import HANDLERS, Handler
+from .outbox import emit
+
+if TYPE_CHECKING:
+    from ..till import Till
+
+STOCK_MOVEMENT = "stock_movement"
+LOYALTY_LINE = "loyalty_line"
+
+
+def install_sync(till: Till) -> None:
+    """The till's new stock movements and loyalty lines also become outbox events."""
+
+    def movement(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+        emit(conn, STOCK_MOVEMENT, row)
+
+    def loyalty_line(conn: sqlite3.Connection, line: dict[str, Any]) -> None:
+        emit(conn, LOYALTY_LINE, line)
+
+    if not any(getattr(f, "__name__", "") == "movement" for f in till.stock.on_movement):
+        till.stock.on_movement.append(movement)
+        till.loyalty.on_line.append(loyalty_line)
+
+
+def till_handlers(till: Till) -> dict[str, Handler]:
+    """The inbound handlers of `till`: the shared ones (catalogue updates...) and its ledgers' merges."""
+
+    def movement(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
+        till.stock.merge_rows(conn, [event["payload"]])
+
+    def loyalty_line(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
+        till.loyalty.merge_line(conn, event["payload"])
+
+    return {**HANDLERS, STOCK_MOVEMENT: movement, LOYALTY_LINE: loyalty_line}

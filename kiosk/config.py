@@ -120,6 +120,10 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "receipt.footer": (_lines, "une liste de lignes de texte"),
     "cash.presets": (_cents_list, "une liste de 1 à 8 montants en centimes, par exemple [500, 1000]"),
     "loyalty.alcohol_earns": (_bool, "true ou false (l'alcool rapporte des points de fidélité)"),
+    "loyalty.offline_allowance_cents": (
+        _int_range(0, 100_000),
+        "un montant en centimes : la cagnotte utilisable par client quand le portail est injoignable",
+    ),
     "customers.retention_months": (_int_range(1, 120), "une durée en mois de 1 à 120"),
     "customers.inactive_days": (_int_range(7, 3650), "un nombre de jours de 7 à 3650"),
     "discounts.max_percent_without_manager": (

@@ -10,6 +10,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
 from kiosk.staff import StaffMember
@@ -76,3 +78,31 @@ def test_stock_and_kitty_follow_the_customer_from_till_a_to_till_b(
     lines = till_b.db.execute_sql("SELECT COUNT(*), COUNT(DISTINCT id) FROM loyalty_entry").fetchone()
     assert lines == (2, 2)  # earned on A, spent on B: each once
     till_b.db.close()
+
+
+def test_offline_the_kitty_is_bounded_per_customer(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """While the portal acknowledges nothing, the kitty may have been spent on another till: each customer
+    may use at most `loyalty.offline_allowance_cents` here until the till is back in touch."""
+    import kiosk.uplink.sync as sync
+    from kiosk.loyalty.service import LoyaltyError
+
+    from .mqtt_broker import free_port
+
+    till = open_uplink_till(tmp_path / "t", free_port())  # nobody listens: the till is cut off
+    till.loyalty.set_up(ALICE, "percent", "5 %", {"rate_bp": 500})
+    customer = till.customers.create("06 12 34 56 78", consent=True).id
+    till.loyalty.adjust(ALICE, customer, 3000, 0, "report d'une autre caisse")  # also an outbox event
+    bread = next(a for a in till.catalogue.active_articles() if a.category == "boulangerie")
+    basket = Basket()
+    basket.add_article(bread, Decimal(20))
+    lines = till.loyalty.basket_lines(basket)
+    assert till.loyalty.reward_available(customer, lines)[0] == min(3000, basket.total)  # in touch
+    monkeypatch.setattr(sync, "OFFLINE_AFTER_S", -1)  # every waiting event is now overdue
+    cents, _, note = till.loyalty.reward_available(customer, lines)
+    assert cents == 1000 and "Portail injoignable" in note
+    till.loyalty.redeem(customer, 1000, "T01-000001", lines)
+    with pytest.raises(LoyaltyError, match="au plus 0,00 €"):
+        till.loyalty.redeem(customer, 100, "T01-000002", lines)
+    till.db.execute_sql("DELETE FROM outbox")  # the portal acknowledged everything: back in touch
+    assert till.loyalty.reward_available(customer, lines)[0] == min(2000, basket.total)
+    till.db.close()

@@ -95,6 +95,12 @@ class LoyaltyService:
         # Called with (conn, line) for each new local ledger line, inside its transaction (the uplink's
         # outbox): the shop's other tills merge it with `merge_line`.
         self.on_line: list[Callable[[sqlite3.Connection, dict[str, Any]], None]] = []
+        # Set by the uplink: the UTC time since which the portal has acknowledged nothing (None: in touch,
+        # or no uplink). While cut off, the kitty may have been spent on another till: each customer may
+        # then use at most `offline_allowance` here, and the merge afterwards settles the rest (a
+        # negative kitty is paid back by the next purchases).
+        self.offline_since: Callable[[], str | None] = lambda: None
+        self.offline_allowance = 1000
 
     def _now(self) -> str:
         return stamp(self.clock())[0]
@@ -413,6 +419,22 @@ class LoyaltyService:
                 return 0, cap, "Aucun article du panier ne peut être offert."
             return min(min(units), cap.cents), cap, "Article offert : le moins cher des articles éligibles."
         usable = min(balance.kitty_cents, cap.cents)
+        since = self.offline_since()
+        if since is not None:
+            spent = -int(
+                self.db.execute_sql(
+                    "SELECT COALESCE(SUM(kitty_cents), 0) FROM loyalty_entry "
+                    "WHERE customer_id = ? AND kind = 'redeem' AND till = ? AND created_utc >= ?",
+                    (customer_id, self.till, since),
+                ).fetchone()[0]
+            )
+            room = max(0, self.offline_allowance - spent)
+            if room < usable:
+                note = (
+                    f"Portail injoignable : au plus {format_eur(room)} de cagnotte hors ligne (elle a pu "
+                    "être utilisée sur une autre caisse)."
+                )
+                return room, cap, note
         return max(0, usable), cap, cap.note
 
     def redeem(self, customer_id: int, cents: int, ticket: str, basket_lines: list[Line]) -> Balance:

@@ -6,6 +6,7 @@ kitty earned on one is spent on another. Merged lines are never sent on again.""
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .inbound import HANDLERS, Handler
@@ -30,6 +31,21 @@ def install_sync(till: Till) -> None:
     if not any(getattr(f, "__name__", "") == "movement" for f in till.stock.on_movement):
         till.stock.on_movement.append(movement)
         till.loyalty.on_line.append(loyalty_line)
+    till.loyalty.offline_allowance = till.config.get("loyalty.offline_allowance_cents", 1000)
+    till.loyalty.offline_since = lambda: offline_since(till.db.connection())
+
+
+OFFLINE_AFTER_S = 60  # an event the portal has not acknowledged for this long: the till is cut off
+
+
+def offline_since(conn: sqlite3.Connection) -> str | None:
+    """The creation time of the oldest event waiting for the portal's ack for over OFFLINE_AFTER_S, else
+    None (in touch)."""
+    row = conn.execute("SELECT MIN(created_at) FROM outbox").fetchone()
+    if row is None or row[0] is None:
+        return None
+    oldest = datetime.strptime(str(row[0]), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return str(row[0]) if datetime.now(UTC) - oldest > timedelta(seconds=OFFLINE_AFTER_S) else None
 
 
 def till_handlers(till: Till) -> dict[str, Handler]:

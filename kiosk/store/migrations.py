@@ -59,7 +59,7 @@ def _v4_loyalty(db: SqliteDatabase) -> None:
         )
 
 
-def _v4_mail_receipt_requests(db: SqliteDatabase) -> None:
+def _v5_receipt_requests(db: SqliteDatabase) -> None:
     """Receipts to send by e-mail or SMS (kiosk.receipts_out.outbox); a finished row keeps no recipient."""
     db.execute_sql(
         "CREATE TABLE receipt_request ("
@@ -80,7 +80,7 @@ def _v4_mail_receipt_requests(db: SqliteDatabase) -> None:
     db.execute_sql("CREATE INDEX receipt_request_due ON receipt_request (kind, state, next_try_utc)")
 
 
-def _v4_checkout_credit_notes(db: SqliteDatabase) -> None:
+def _v6_credit_notes(db: SqliteDatabase) -> None:
     """Credit notes with their append-only moves, and the lines taken back by returns."""
     db.create_tables([CreditNote, CreditNoteMove, ReturnedLine])
     for table in ("credit_note", "credit_note_move", "returned_line"):
@@ -94,7 +94,7 @@ def _v4_checkout_credit_notes(db: SqliteDatabase) -> None:
         )
 
 
-def _v4_staffcash_cash_control(db: SqliteDatabase) -> None:
+def _v7_cash_control(db: SqliteDatabase) -> None:
     """Cash movements (float, cash in, cash out) and drawer counts: append-only, like the journals."""
     db.execute_sql(
         "CREATE TABLE cash_movement (id INTEGER PRIMARY KEY, created_utc TEXT NOT NULL, day TEXT NOT NULL, "
@@ -117,7 +117,7 @@ def _v4_staffcash_cash_control(db: SqliteDatabase) -> None:
             )
 
 
-def _v5_staffcash_parked_tickets(db: SqliteDatabase) -> None:
+def _v8_parked_tickets(db: SqliteDatabase) -> None:
     """Sales put on hold (« mise en attente »): working data, not fiscal until paid."""
     db.execute_sql(
         "CREATE TABLE parked_ticket (id INTEGER PRIMARY KEY, created_utc TEXT NOT NULL, name TEXT NOT NULL, "
@@ -126,7 +126,7 @@ def _v5_staffcash_parked_tickets(db: SqliteDatabase) -> None:
     )
 
 
-def _v4_catalogue_stock_variants(db: SqliteDatabase) -> None:
+def _v9_stock_variants(db: SqliteDatabase) -> None:
     """Stock as a ledger of movements (uuid ids: other tills merge them idempotently), its cached
     balance (rebuildable from the movements) and the alert thresholds; quantities in thousandths."""
     db.execute_sql(
@@ -161,7 +161,7 @@ def _v4_catalogue_stock_variants(db: SqliteDatabase) -> None:
             db.execute_sql(f"ALTER TABLE {table} ADD COLUMN image TEXT NOT NULL DEFAULT ''")
 
 
-def _v4_uplink_outbox(db: SqliteDatabase) -> None:
+def _v10_uplink_outbox(db: SqliteDatabase) -> None:
     """The uplink's outbox (events sent to the portal), fleet command nonces, inbound events applied."""
     from ..uplink.outbox import CREATE_SQL
 
@@ -174,12 +174,12 @@ MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [
     _v2_article_search,
     _v3_print_queue,
     _v4_loyalty,
-    _v4_mail_receipt_requests,
-    _v4_checkout_credit_notes,
-    _v4_staffcash_cash_control,
-    _v5_staffcash_parked_tickets,
-    _v4_catalogue_stock_variants,
-    _v4_uplink_outbox,
+    _v5_receipt_requests,
+    _v6_credit_notes,
+    _v7_cash_control,
+    _v8_parked_tickets,
+    _v9_stock_variants,
+    _v10_uplink_outbox,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -106,3 +106,26 @@ def test_offline_the_kitty_is_bounded_per_customer(tmp_path: Path, monkeypatch) 
     till.db.execute_sql("DELETE FROM outbox")  # the portal acknowledged everything: back in touch
     assert till.loyalty.reward_available(customer, lines)[0] == min(2000, basket.total)
     till.db.close()
+
+
+def test_an_sms_receipt_leaves_for_the_portal_and_its_number_leaves_the_till(tmp_path: Path) -> None:
+    from kiosk.receipts_out.service import queue_receipt
+    from kiosk.sale.checkout import cash_payment
+    from kiosk.uplink import outbox
+
+    from .mqtt_broker import free_port
+
+    till = open_uplink_till(tmp_path / "t", free_port())
+    bread = next(a for a in till.catalogue.active_articles() if a.category == "boulangerie")
+    basket = Basket()
+    basket.add_article(bread, Decimal(1))
+    cashier = next(m for m in till.staff.members() if m.role == "cashier")
+    sale = till.checkout.complete(basket, *cash_payment(basket.total, basket.total), cashier)
+    queue_receipt(till, sale, "sms", "06 12 34 56 78")
+    [event] = [e for e in outbox.pending(till.db.connection(), 0, 1000) if e.type == "sms_request"]
+    payload = json.loads(event.payload)
+    assert payload["phone"] == "+33612345678" and payload["ticket"] == sale.number
+    assert sale.number in payload["receipt"]
+    rows = till.db.execute_sql("SELECT state, recipient FROM receipt_request").fetchall()
+    assert rows == [("handed", None)]  # the number is no longer on the till
+    till.db.close()

@@ -68,6 +68,10 @@ def queue_receipt(
     else:
         payload = {"text": _sms_text(shop, sale), "receipt": receipt}
     request_id = ReceiptOutbox(till.db).request(kind, sale.number, address, payload)
+    if kind != EMAIL and till.config.get("uplink.enabled"):
+        from ..uplink.sync import hand_over_sms
+
+        hand_over_sms(till)  # to the portal's SMS gateway, through the outbox; the number leaves the till
     return Queued(request_id, kind, sale.number, mask(address))
 
 

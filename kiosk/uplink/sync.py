@@ -32,6 +32,7 @@ def install_sync(till: Till) -> None:
         till.stock.on_movement.append(movement)
         till.loyalty.on_line.append(loyalty_line)
     till.loyalty.offline_allowance = till.config.get("loyalty.offline_allowance_cents", 1000)
+    hand_over_sms(till)  # SMS receipts asked before the uplink was on, or before a stop
     till.loyalty.offline_since = lambda: offline_since(till.db.connection())
 
 
@@ -58,3 +59,23 @@ def till_handlers(till: Till) -> dict[str, Handler]:
         till.loyalty.merge_line(conn, event["payload"])
 
     return {**HANDLERS, STOCK_MOVEMENT: movement, LOYALTY_LINE: loyalty_line}
+
+
+SMS_REQUEST = "sms_request"
+
+
+def hand_over_sms(till: Till) -> int:
+    """Every waiting SMS receipt becomes an outbox event for the portal's SMS gateway (number, text,
+    receipt), in the transaction that erases the number from the till's queue."""
+    from ..receipts_out.outbox import ReceiptOutbox, SmsRequest
+
+    conn = till.db.connection()
+
+    def take(request: SmsRequest) -> None:
+        emit(
+            conn,
+            SMS_REQUEST,
+            {"ticket": request.ticket, "phone": request.phone, "text": request.text, "receipt": request.receipt},
+        )
+
+    return ReceiptOutbox(till.db).hand_over_sms(take)

@@ -75,7 +75,12 @@ def hand_over_sms(till: Till) -> int:
         emit(
             conn,
             SMS_REQUEST,
-            {"ticket": request.ticket, "phone": request.phone, "text": request.text, "receipt": request.receipt},
+            {
+                "ticket": request.ticket,
+                "phone": request.phone,
+                "text": request.text,
+                "receipt": request.receipt,
+            },
         )
 
     return ReceiptOutbox(till.db).hand_over_sms(take)

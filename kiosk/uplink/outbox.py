@@ -13,13 +13,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from fiscal.journal import ARCHIVE, CLOSURE, JET, TRAINING, Record
+from fiscal.journal import ARCHIVE, CLOSURE, JET, TRAINING, Record, transaction
 
 if TYPE_CHECKING:
     from ..sale.checkout import CompletedSale
@@ -82,20 +80,6 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def emit(
     conn: sqlite3.Connection, type: str, payload: dict[str, Any], *, schema: int = SCHEMA_VERSION
 ) -> Event:
@@ -103,7 +87,7 @@ def emit(
 
     The sequence comes from a counter in the same transaction: gap-free, and rolled back with the act."""
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
-    with _transaction(conn):
+    with transaction(conn):
         conn.execute("UPDATE outbox_state SET last_seq = last_seq + 1 WHERE id = 1")
         seq = int(conn.execute("SELECT last_seq FROM outbox_state WHERE id = 1").fetchone()[0])
         event = Event(seq, str(uuid.uuid4()), type, schema, text, utc_now())
@@ -125,7 +109,7 @@ def pending(conn: sqlite3.Connection, after: int = 0, limit: int = 500) -> list[
 
 def acknowledge(conn: sqlite3.Connection, upto: int) -> int:
     """The portal stored every event up to `upto`: they leave the outbox. Returns how many left."""
-    with _transaction(conn):
+    with transaction(conn):
         cur = conn.execute("DELETE FROM outbox WHERE seq <= ?", (upto,))
         conn.execute("UPDATE outbox_state SET acked_seq = MAX(acked_seq, ?) WHERE id = 1", (upto,))
     return cur.rowcount

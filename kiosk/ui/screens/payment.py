@@ -341,13 +341,25 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         if kind == VOUCHER:
             self.ask_credit_note()
             return
+        amount = self._amount_for(kind)
+        if amount is not None:
+            self.take(kind, amount)
+
+    def _amount_for(self, kind: str) -> int | None:
+        """The amount typed, else what this tender may pay of the rest (meal vouchers: the food part);
+        None, the error shown, when the amount typed is unreadable."""
         try:
             typed = self._typed()
         except AmountError as exc:
             self._error(str(exc))
-            return
-        default = min(self.plan.remaining, self.plan.meal_room) if kind == MEAL else self.plan.remaining
-        self.take(kind, default if typed is None else typed)
+            return None
+        if typed is not None:
+            return typed
+        return (
+            min(self.plan.remaining, self.plan.meal_room)
+            if kind in (MEAL, MEAL_CARD)
+            else self.plan.remaining
+        )
 
     def action_remove_last(self) -> None:
         removable = [i for i, t in enumerate(self.plan.tenders) if t.kind != CARD]
@@ -449,13 +461,9 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
                 "Aucun terminal de paiement n'est configuré : encaissez en espèces ou par un autre moyen."
             )
             return
-        try:
-            typed = self._typed()
-        except AmountError as exc:
-            self._error(str(exc))
+        amount = self._amount_for(kind)
+        if amount is None:
             return
-        default = min(self.plan.remaining, self.plan.meal_room) if kind == MEAL_CARD else self.plan.remaining
-        amount = default if typed is None else typed
         trial = PaymentPlan(
             self.plan.total, meal_eligible=self.plan.meal_eligible, meal_max=self.plan.meal_max
         )

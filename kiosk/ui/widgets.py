@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import Button
+from textual.widgets import Button, Input
 
 
 class TouchKey(Button):
@@ -14,3 +14,10 @@ class TouchKey(Button):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.active_effect_duration = 0
+
+
+class PinInput(Input):
+    """A 6-digit PIN field: digits only, masked."""
+
+    def __init__(self, *, id: str, placeholder: str = "PIN"):
+        super().__init__(password=True, max_length=6, restrict=r"\d*", id=id, placeholder=placeholder)

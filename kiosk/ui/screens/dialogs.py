@@ -16,6 +16,7 @@ from drivers.payment import PaymentResult
 from ...money import AmountError, format_eur, format_rate, parse_amount, parse_quantity
 from ...sale.basket import VAT_RATES_BP
 from ...staff import LoginError, StaffMember, StaffService
+from ..widgets import PinInput
 
 
 class QuantityDialog(ModalScreen[Decimal | None]):
@@ -232,7 +233,7 @@ class ManagerPinDialog(ModalScreen[StaffMember | None]):
             with Horizontal(classes="dialog-buttons"):
                 for member in self.staff.managers():
                     yield Button(Content(member.name), id=f"manager-{member.id}", classes="manager")
-            yield Input(password=True, max_length=6, restrict=r"\d*", id="manager-pin", placeholder="PIN")
+            yield PinInput(id="manager-pin")
             yield Static("", id="manager-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Valider", id="manager-ok", variant="success")

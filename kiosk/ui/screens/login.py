@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 from fiscal.journal import ClockWentBack
 
 from ...staff import LoginError
-from ..widgets import TouchKey
+from ..widgets import PinInput, TouchKey
 from .cash import ask_float
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class LoginScreen(Screen[None]):
                     )
             with Vertical(id="login-pin"):
                 yield Label("Code PIN (6 chiffres)", classes="section-title")
-                yield Input(password=True, max_length=6, restrict=r"\d*", id="pin", placeholder="••••••")
+                yield PinInput(id="pin", placeholder="••••••")
                 with Grid(id="keypad"):
                     for digit in "123456789":
                         yield TouchKey(digit, id=f"pin-{digit}", classes="key")

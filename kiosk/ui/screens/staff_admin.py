@@ -20,6 +20,7 @@ from ...history import sales_history
 from ...money import format_eur
 from ...permissions import PermissionDenied, allowed
 from ...staff import ROLES, LoginError, StaffError, StaffMember
+from ..widgets import PinInput
 from .dialogs import ManagerPinDialog
 
 if TYPE_CHECKING:
@@ -52,13 +53,7 @@ class UserDialog(ModalScreen[bool]):
                 for role, label in ROLES.items():
                     yield Button(label, id=f"role-{role}", classes="role")
             if self.creating:
-                yield Input(
-                    password=True,
-                    max_length=6,
-                    restrict=r"\d*",
-                    id="user-pin",
-                    placeholder="Code PIN (6 chiffres)",
-                )
+                yield PinInput(id="user-pin", placeholder="Code PIN (6 chiffres)")
             yield Static("", id="user-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Valider", id="user-ok", variant="success")
@@ -114,19 +109,9 @@ class PinDialog(ModalScreen[bool]):
         with Vertical(classes="dialog", id="pin-dialog"):
             yield Label(Content(self.title_text), classes="section-title")
             if self.ask_old:
-                yield Input(
-                    password=True, max_length=6, restrict=r"\d*", id="pin-old", placeholder="Code actuel"
-                )
-            yield Input(
-                password=True, max_length=6, restrict=r"\d*", id="pin-new", placeholder="Nouveau code"
-            )
-            yield Input(
-                password=True,
-                max_length=6,
-                restrict=r"\d*",
-                id="pin-again",
-                placeholder="Nouveau code encore",
-            )
+                yield PinInput(id="pin-old", placeholder="Code actuel")
+            yield PinInput(id="pin-new", placeholder="Nouveau code")
+            yield PinInput(id="pin-again", placeholder="Nouveau code encore")
             yield Static("", id="pin-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Valider", id="pin-change-ok", variant="success")

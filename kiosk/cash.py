@@ -163,11 +163,13 @@ class CashService:
         reason = " ".join(reason.split())
         if not reason:
             raise CashError("Indiquez le motif (ex. : achat de timbres, apport de monnaie).")
-        if kind == "OUT" and amount > self.expected(self.today()).expected:
-            raise CashError(
-                f"Sortie de {format_eur(amount)} impossible : la caisse ne devrait contenir que "
-                f"{format_eur(self.expected(self.today()).expected)}."
-            )
+        if kind == "OUT":
+            in_drawer = self.expected(self.today()).expected  # every cash ticket of the day, read once
+            if amount > in_drawer:
+                raise CashError(
+                    f"Sortie de {format_eur(amount)} impossible : la caisse ne devrait contenir que "
+                    f"{format_eur(in_drawer)}."
+                )
         self._move(kind, member, amount, reason[:80], authorised_by)
 
     def _move(

@@ -126,10 +126,16 @@ class ParkedTickets:
         with self.db.atomic():
             if into is not None:
                 row = self.db.execute_sql(
-                    "SELECT name, lines, total FROM parked_ticket WHERE id = ?", (into,)
+                    "SELECT name, lines, total, basket FROM parked_ticket WHERE id = ?", (into,)
                 ).fetchone()
                 if row is None:
                     raise ParkError("Cette vente en attente a déjà été reprise : choisissez-en une autre.")
+                own_fields = any(json.loads(row[3] or "{}").values())  # a discount, a credit note...
+                if basket.discount is not None or basket.credit_note or own_fields:
+                    raise ParkError(
+                        "Une remise sur le ticket ou un avoir d'échange empêche de regrouper ces ventes : "
+                        "mettez celle-ci en attente à part."
+                    )
                 name = name or row[0]
                 lines = json.loads(row[1]) + json.loads(dump_lines(basket.lines))
                 total = int(row[2]) + basket.total

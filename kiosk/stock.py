@@ -216,7 +216,13 @@ class StockService:
     def merge_rows(self, conn: sqlite3.Connection, movements: Iterable[dict[str, Any]]) -> int:
         """`merge()` inside the caller's transaction (the uplink's inbound events)."""
         added = 0
-        ids = dict(conn.execute("SELECT reference, id FROM article").fetchall())
+        movements = list(movements)
+        refs = sorted({str(m["reference"]) for m in movements if "reference" in m})
+        ids = dict(
+            conn.execute(
+                f"SELECT reference, id FROM article WHERE reference IN ({','.join('?' * len(refs))})", refs
+            ).fetchall()
+        )
         for m in movements:
             article_id = ids.get(m["reference"]) if "reference" in m else m.get("article_id")
             if article_id is None:

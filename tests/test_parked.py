@@ -102,3 +102,21 @@ def test_a_price_changed_by_a_manager_survives_parking(till: Till) -> None:
     assert line.unit_cents == article.price_cents - 10 and line.override_by == marc
     assert line.discount is not None and line.discount.reason == "abîmé" and resumed.total == total
     assert any("prix modifié par Marc conservé" in n for n in notes)
+
+
+def test_a_ticket_discount_is_never_lost_by_adding_to_a_parked_sale(till: Till) -> None:
+    from kiosk.parked import ParkError
+    from kiosk.sale.basket import Discount
+
+    camille = member(till, "Camille")
+    first, second = [a for a in till.catalogue.active_articles() if not a.sold_by_weight][:2]
+    basket = Basket()
+    basket.add_article(first)
+    basket.discount = Discount(reason="fidèle", percent_bp=500)
+    parked = till.parked.park(camille, basket, "Table 4")
+    more = Basket()
+    more.add_article(second)
+    with pytest.raises(ParkError, match="mettez celle-ci en attente à part"):
+        till.parked.park(camille, more, into=parked.id)
+    resumed, _ = till.parked.resume(camille, parked.id)
+    assert [line.label for line in resumed.lines] == [first.name] and resumed.discount is not None

@@ -178,7 +178,10 @@ class RefundService:
             if line is None:
                 raise RefundError("Ligne inconnue sur ce ticket : choisissez une ligne de la liste.")
             if qty < 0 or (not line.weight and qty != qty.to_integral_value()):
-                raise RefundError(f"{line.label} : quantité à rembourser invalide.")
+                raise RefundError(
+                    f"{line.label} : quantité à rembourser invalide, saisissez un nombre de 0 à "
+                    f"{format_qty(line.left_qty)}."
+                )
             if qty > line.left_qty or line.left_amount <= 0:
                 raise RefundError(
                     f"{line.label} : {format_qty(qty)} demandé(s), il reste {format_qty(line.left_qty)} "

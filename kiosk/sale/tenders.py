@@ -66,7 +66,9 @@ def check_tenders(
         raise PaymentError("Le panier est vide : ajoutez un article avant d'encaisser.")
     for tender in tenders:
         if tender.kind not in TENDER_LABELS:
-            raise PaymentError(f"Moyen de paiement inconnu : {tender.kind}.")
+            raise PaymentError(
+                f"Moyen de paiement inconnu ({tender.kind}) : choisissez-en un de l'écran de paiement."
+            )
         if tender.amount <= 0 or tender.amount > MAX_AMOUNT_CENTS:
             raise PaymentError(f"{TENDER_LABELS[tender.kind]} : montant invalide, saisissez-le de nouveau.")
         if tender.kind == VOUCHER and not tender.ref:

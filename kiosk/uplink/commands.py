@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fiscal.journal import JET
+from fiscal.journal import JET, transaction
 from fiscal.keys import KeyFileError, load_public_pem, verify_signature
 
 if TYPE_CHECKING:
@@ -209,17 +209,12 @@ class CommandRunner:
             ledger.record_event(conn, REJECTED, {**summary, "reason": verdict.reason, "size": len(message)})
             return {**summary, "ok": False, "reason": verdict.reason, "error": verdict.message}
         args = dict(body.get("args", {}))
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             conn.execute("DELETE FROM fleet_nonce WHERE expires < ?", (_iso(now),))
             conn.execute(
                 "INSERT INTO fleet_nonce (nonce, expires) VALUES (?, ?)", (body["nonce"], body["expires"])
             )
             ledger.append(conn, JET, ACCEPTED, {"event": ACCEPTED, "details": {**summary, "args": args}})
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         try:
             result = self.run(conn, body["cmd"], args)
         except CommandError as exc:
@@ -270,8 +265,10 @@ class CommandRunner:
         period = str(args.get("period") or (self.till.clock().date() - timedelta(days=1)).isoformat())
         try:
             info = self.till.archive(period, self.till.archive_dir)
-        except (ArchiveError, FiscalError, ValueError) as exc:
+        except (ArchiveError, FiscalError) as exc:
             raise CommandError(str(exc)) from None
+        except ValueError:
+            raise CommandError(f"Période invalide « {period} » : AAAA-MM-JJ, AAAA-MM ou AAAA.") from None
         return {"path": str(info.path), "sha256": info.sha256, "size": info.size}
 
     def _jet_extract(self, conn: sqlite3.Connection, args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -18,6 +18,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from fiscal.journal import transaction
+
 from .outbox import utc_now
 
 log = logging.getLogger(__name__)
@@ -45,16 +47,11 @@ class Inbound:
         handler = self.handlers.get(type)
         if handler is None:
             return False
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbound_applied (event_id, type, applied_at) VALUES (?, ?, ?)",
                 (event_id, type, utc_now()),
             )
             if cur.rowcount == 1:
                 handler(conn, event)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         return cur.rowcount == 1

@@ -85,6 +85,8 @@ async def test_import_needs_a_preview_and_a_file(till: Till) -> None:
         await pilot.press("f12")
         assert "Faites d'abord l'aperçu" in text_of(app, "#import-error")
         await pilot.click("#export")
+        await app.workers.wait_for_complete()  # written by a worker thread
+        await pilot.pause()
         assert "articles exportés" in text_of(app, "#import-summary")
         assert len(app.screen.query_one("#file-list", OptionList).options) == 1  # the export, re-importable
 

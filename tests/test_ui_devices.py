@@ -267,6 +267,8 @@ async def test_manager_reads_x_then_closes_the_day_and_the_z_prints(till: Till) 
         await pilot.press("f5")  # a day closes once
         assert "déjà clôturée" in str(app.screen.query_one("#report-error", Static).render())
         await pilot.click("#archive-day")
+        await app.workers.wait_for_complete()  # the archive is built by a worker thread
+        await pilot.pause()
         archives = list((till.data_dir / "archives").glob("*.zip"))
         assert len(archives) == 1 and any("Archive enregistrée" in n.message for n in app._notifications)
     assert b"RAPPORT Z" in till.printer.last_bytes  # type: ignore[attr-defined]

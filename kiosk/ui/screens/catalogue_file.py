@@ -233,20 +233,30 @@ class CatalogueFileScreen(ModalScreen[None]):
         )
 
     # -- export ----------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="catalogue-import")
     def export(self, template: bool) -> None:
+        """Written by a worker thread: a USB key can take seconds, the screen must not freeze."""
         label, root = self.places[0]
         name = "modele-catalogue.xlsx" if template else export_name(self.kiosk.till.clock())
         path = root / name
+        db = self.kiosk.till.db
         try:
             if template:
                 write_template(path)
                 done = f"Modèle écrit : {label} : {name}"
             else:
-                count = export_catalogue(self.kiosk.till.db, path)
+                count = export_catalogue(db, path)
                 done = f"{count} articles exportés : {label} : {name}"
         except OSError as exc:
-            self.error(f"Écriture impossible dans {root} ({exc.strerror}) : vérifiez la clé USB.")
+            message = f"Écriture impossible dans {root} ({exc.strerror}) : vérifiez la clé USB."
+            self.app.call_from_thread(self.error, message)
             return
+        finally:
+            if not template:
+                db.close()  # this thread's own connection
+        self.app.call_from_thread(self.exported, done)
+
+    def exported(self, done: str) -> None:
         self.error("")
         self.show(done)
         self.refresh_files()

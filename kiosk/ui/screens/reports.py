@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -89,17 +90,36 @@ class ReportsScreen(ModalScreen[None]):
         self.app.notify("Rapport envoyé à l'imprimante.", timeout=3)
 
     def archive(self, period: str) -> None:
-        """« Archives fiscales » as the seeds describe: a signed ZIP of the day or the month."""
+        """« Archives fiscales » as the seeds describe: a signed ZIP of the day or the month, built and
+        written (often to a USB key) by a worker thread: the screen stays responsive."""
+        self.query_one("#report-error", Static).update("Archive en cours…")
+        self.build_archive(period)
+
+    @work(thread=True, exclusive=True, group="archive")
+    def build_archive(self, period: str) -> None:
         till = self.kiosk.till
         out = till.archive_dir
         try:
             out.mkdir(parents=True, exist_ok=True)
             info = till.archive(period, out)
-        except (ArchiveError, FiscalError, ValueError, OSError) as exc:
-            self.query_one("#report-error", Static).update(Content(f"Archive impossible : {exc}"))
+        except OSError as exc:
+            self.app.call_from_thread(
+                self.archive_done,
+                f"Écriture impossible dans {out} ({exc.strerror}) : libérez de la place ou vérifiez la clé USB.",
+            )
             return
-        self.query_one("#report-error", Static).update("")
-        self.app.notify(f"Archive enregistrée : {info.path} (empreinte {info.sha256[:12]}…)", timeout=10)
+        except (ArchiveError, FiscalError, ValueError) as exc:
+            self.app.call_from_thread(self.archive_done, f"Archive impossible : {exc}")
+            return
+        finally:
+            till.db.close()  # this thread's own connection
+        self.app.call_from_thread(self.archive_done, "")
+        self.app.call_from_thread(
+            self.app.notify, f"Archive enregistrée : {info.path} (empreinte {info.sha256[:12]}…)", timeout=10
+        )
+
+    def archive_done(self, error: str) -> None:
+        self.query_one("#report-error", Static).update(Content(error))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -82,3 +82,11 @@ def test_backlog_over_budget_warns_in_french(uplink_till: Till) -> None:
 def test_without_uplink_nothing_is_queued(till: Till) -> None:
     simulate_sales(till, 2)
     assert outbox.backlog(till.db.connection()).events == 0
+
+
+def test_the_waiting_count_is_the_backlog(uplink_till: Till) -> None:
+    conn = uplink_till.db.connection()
+    simulate_sales(uplink_till, 3)
+    assert outbox.waiting_count(conn) == outbox.backlog(conn).events > 0
+    outbox.acknowledge(conn, outbox.pending(conn, 0, 10_000)[1].seq)
+    assert outbox.waiting_count(conn) == outbox.backlog(conn).events

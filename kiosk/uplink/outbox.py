@@ -141,6 +141,13 @@ def _day(stamp: str | None) -> str:
     return f"{stamp[8:10]}/{stamp[5:7]}/{stamp[0:4]}" if stamp else ""
 
 
+def waiting_count(conn: sqlite3.Connection) -> int:
+    """Events not yet acknowledged by the portal, from the sequence counters (one row, whatever the
+    backlog): what the title bar polls while offline."""
+    last, acked = conn.execute("SELECT last_seq, acked_seq FROM outbox_state WHERE id = 1").fetchone()
+    return int(last) - int(acked)
+
+
 def backlog(conn: sqlite3.Connection) -> Backlog:
     count, size, oldest = conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), MIN(created_at) FROM outbox"

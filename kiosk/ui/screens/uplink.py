@@ -41,11 +41,11 @@ WATCH_S = 2
 
 def watch_uplink(app: Any, publisher: Publisher) -> None:
     """« PORTAIL HORS LIGNE : n en attente » in the title bar while sales wait for the network."""
-    from ...uplink.outbox import backlog
+    from ...uplink.outbox import waiting_count
 
     note = ""
     if not publisher.connected.is_set():
-        waiting = backlog(app.till.db.connection()).events
+        waiting = waiting_count(app.till.db.connection())
         if waiting:
             note = f"PORTAIL HORS LIGNE : {waiting} en attente"
     if note != app.uplink_note:

@@ -167,17 +167,21 @@ class StockService:
         )
         return movement_id
 
-    def _announce(self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    def _announce(
+        self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]], refs: dict[int, str] | None = None
+    ) -> None:
         """Tell the listeners (the uplink's outbox) about new local movements, in their transaction, as
-        `merge()` takes them on another till: with the article's reference."""
+        `merge()` takes them on another till: with the article's reference (`refs`: id -> reference, when
+        the caller already has them)."""
         if not self.on_movement or not rows:
             return
-        ids = sorted({int(r[1]) for r in rows})
-        refs = dict(
-            conn.execute(
-                f"SELECT id, reference FROM article WHERE id IN ({','.join('?' * len(ids))})", ids
-            ).fetchall()
-        )
+        if refs is None:
+            ids = sorted({int(r[1]) for r in rows})
+            refs = dict(
+                conn.execute(
+                    f"SELECT id, reference FROM article WHERE id IN ({','.join('?' * len(ids))})", ids
+                ).fetchall()
+            )
         keys = _MOVEMENT_COLUMNS.split(", ")
         for row in rows:
             movement = dict(zip(keys, row, strict=True)) | {"reference": refs.get(int(row[1]), "")}
@@ -311,7 +315,7 @@ class StockService:
             "ON CONFLICT (article_id) DO UPDATE SET qty_milli = qty_milli + excluded.qty_milli",
             [(m[1], m[2]) for m in movements],
         )
-        self._announce(conn, movements)
+        self._announce(conn, movements, {article_id: ref for ref, article_id in ids.items()})
 
     # -- reading ---------------------------------------------------------------------------------
     def _article(self, article_id: int) -> None:

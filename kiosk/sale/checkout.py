@@ -47,8 +47,7 @@ class CompletedSale:
 
     @property
     def number(self) -> str:
-        training = "F" if self.record.journal == "TRAINING" else ""  # never mistaken for a real ticket
-        return f"{self.record.till}-{training}{self.record.seq:06d}"
+        return ticket_number(self.record.till, self.record.seq, self.record.journal == "TRAINING")
 
     @property
     def change(self) -> int:
@@ -145,6 +144,7 @@ def ticket_body(basket: Basket, tenders: list[Tender], change: int, cashier: Sta
 
 
 def ticket_number(till: str, seq: int, training: bool) -> str:
+    """T01-000042; a training ticket T01-F000042, never mistaken for a real one."""
     return f"{till}-{'F' if training else ''}{seq:06d}"
 
 

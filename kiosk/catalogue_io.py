@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from stdnum import ean
 from .catalogue import PLU_PREFIX
 from .money import format_eur, format_rate
 from .permissions import HasRole, require
+from .text import fold
 
 VAT_RATES_BP = (210, 550, 1000, 2000)
 MODES = ("add", "replace")
@@ -80,9 +80,7 @@ EXAMPLE = (
 
 def _norm(text: str) -> str:
     """Lower case, no accents, words separated by one space: how headers and categories are matched."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return " ".join(re.findall(r"[a-z0-9%]+", plain))
+    return " ".join(re.findall(r"[a-z0-9%]+", fold(text)))
 
 
 _HEADERS = {_norm(header): key for key, (header, _) in COLUMNS.items()} | {

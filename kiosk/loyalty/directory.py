@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,6 +19,7 @@ from fiscal.timeutil import stamp
 
 from ..contact import RecipientError, normalise_email
 from ..money import format_eur
+from ..text import fold
 from .models import CardToken, Customer, CustomerSale, LoyaltyEntry
 from .phone import PhoneError, display_phone, normalise_mobile
 
@@ -225,12 +225,12 @@ class CustomerDirectory:
             national = digits[1:] if digits.startswith("0") else digits.removeprefix("33")
             query = query.where(Customer.phone.contains(national))
         elif text:
-            wanted = _fold(text)
+            wanted = fold(text)
             found = [
                 c
                 for c in query.order_by(Customer.last_name, Customer.first_name)
                 if any(
-                    _fold(name).startswith(wanted)
+                    fold(name).startswith(wanted)
                     for name in (
                         c.last_name,
                         c.first_name,
@@ -386,12 +386,6 @@ class CustomerDirectory:
         for customer_id in stale:
             self.erase(customer_id, by)
         return stale
-
-
-def _fold(text: str) -> str:
-    """Accents and case ignored: 'Hélène' and 'helene' compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
 
 
 def _fr(iso: str) -> str:

@@ -25,6 +25,7 @@ from stdnum import ean
 from .catalogue import PLU_PREFIX
 from .money import format_eur, format_rate
 from .permissions import HasRole, require
+from .stock import StockError, to_milli
 from .text import fold
 
 VAT_RATES_BP = (210, 550, 1000, 2000)
@@ -255,12 +256,12 @@ def read_threshold(value: Any, what: str = "Seuil d'alerte") -> int | None:
     number = _decimal(value, what)
     if number < 0:
         raise CellError(f"{what} négatif : saisissez 0 ou plus, ou laissez vide.")
-    milli = number * 1000
-    if milli != milli.to_integral_value():
-        raise CellError(f"{what} : trois décimales au plus.")
-    if milli > 1_000_000_000:
+    if number > 1_000_000:
         raise CellError(f"{what} trop grand : vérifiez la saisie.")
-    return int(milli)
+    try:
+        return to_milli(number)
+    except StockError:
+        raise CellError(f"{what} : trois décimales au plus.") from None
 
 
 # -- the plan -----------------------------------------------------------------------------------

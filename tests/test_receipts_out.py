@@ -45,6 +45,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if any(rcpt.startswith("filtre@") for rcpt in envelope.rcpt_tos):  # a content filter says no
+            return "554 5.6.0 Message refused"
         self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[arg-type]
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted"
@@ -262,6 +264,20 @@ def test_malformed_address_or_number_queues_nothing(mail_till: Till) -> None:
     with pytest.raises(RecipientError, match="Numéro invalide"):
         queue_receipt(mail_till, sale, "sms", "06 12")
     assert rows(mail_till) == []
+
+
+def test_a_message_the_server_refuses_for_good_is_not_retried_for_ever(
+    mail_till: Till, smtp: SmtpServer
+) -> None:
+    sale = sell(mail_till)
+    queue_receipt(mail_till, sale, "email", "filtre@exemple.fr")
+    report = ReceiptOutbox(mail_till.db).send_due_emails(
+        SmtpMailer(MailSettings.from_config(mail_till.config))
+    )
+    assert report.sent == [] and report.deferred == []
+    assert report.refused and "imprimez-le" in report.refused[0][1]
+    assert rows(mail_till)[0][2:4] == (None, "failed")  # the address erased, never tried again
+    assert smtp.inbox.messages == []
 
 
 def test_email_refused_without_mail_server(till: Till) -> None:

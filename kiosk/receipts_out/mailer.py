@@ -104,6 +104,18 @@ class SmtpMailer:
                     permanent=True,
                 ) from None
             raise MailError(f"{DOWN_MESSAGE} (destinataire mis en attente)") from None
+        except smtplib.SMTPSenderRefused:
+            raise MailError(
+                "adresse d'expédition refusée par le serveur, faites vérifier mail.sender dans la configuration",
+                detail="sender",
+            ) from None
+        except smtplib.SMTPDataError as exc:
+            if 500 <= exc.smtp_code < 600:  # this message will never be accepted: do not retry for ever
+                raise MailError(
+                    "message refusé par le serveur de messagerie : renvoyez le ticket plus tard ou imprimez-le",
+                    permanent=True,
+                ) from None
+            raise MailError(DOWN_MESSAGE, detail=f"SMTPDataError {exc.smtp_code}") from None
         except smtplib.SMTPAuthenticationError:
             raise MailError(
                 "identifiant ou mot de passe SMTP refusé, faites vérifier la section [mail] de la configuration",

@@ -75,7 +75,8 @@ def cash_section(count: CashCount | None, expected: ExpectedCash | None = None, 
         lines += [
             _row(
                 "  Fond de caisse",
-                format_eur(source.float or 0) if source.float is not None else "non déclaré",
+                format_eur(source.float) if source.float is not None else "non déclaré",
+                width,
             ),
             _row("  Espèces des ventes", format_eur(source.sales), width),
             _row("  Remboursements espèces", format_eur(-source.refunds), width),

@@ -27,8 +27,8 @@ from stdnum import ean
 SCRATCH = tempfile.TemporaryDirectory(prefix="bench-import-")
 tempfile.tempdir = SCRATCH.name
 
-from kiosk.catalogue_io import apply_import, export_catalogue, plan_import  # noqa: E402
-from kiosk.demo import open_demo_till  # noqa: E402
+from kiosk.catalogue.excel import apply_import, export_catalogue, plan_import  # noqa: E402
+from kiosk.demo.shop import open_demo_till  # noqa: E402
 
 TARGET_S = 30.0
 CATEGORIES = ("Épicerie salée", "Épicerie sucrée", "Boissons", "Droguerie", "Papeterie", "Jouets")

@@ -31,8 +31,8 @@ tempfile.tempdir = SCRATCH.name
 
 from fiscal.journal import heads  # noqa: E402
 from fiscal.schema import ensure_schema  # noqa: E402
-from kiosk.catalogue import ArticleView  # noqa: E402
-from kiosk.demo import open_demo_till  # noqa: E402
+from kiosk.catalogue.articles import ArticleView  # noqa: E402
+from kiosk.demo.shop import open_demo_till  # noqa: E402
 from kiosk.sale.basket import Basket  # noqa: E402
 from kiosk.sale.checkout import cash_payment  # noqa: E402
 

@@ -36,9 +36,9 @@ tempfile.tempdir = SCRATCH.name
 
 from drivers.printer import Logo, render  # noqa: E402
 from drivers.scanner import ScanDecoder, scan_events  # noqa: E402
-from kiosk.catalogue import ArticleView  # noqa: E402
-from kiosk.demo import open_demo_till  # noqa: E402
-from kiosk.receipt import sale_receipt  # noqa: E402
+from kiosk.catalogue.articles import ArticleView  # noqa: E402
+from kiosk.demo.shop import open_demo_till  # noqa: E402
+from kiosk.receipts.render import sale_receipt  # noqa: E402
 from kiosk.sale.basket import Basket  # noqa: E402
 from kiosk.sale.checkout import cash_payment  # noqa: E402
 from kiosk.till import Till  # noqa: E402

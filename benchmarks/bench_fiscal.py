@@ -46,8 +46,8 @@ from fiscal.keys import SigningKey, load_or_create_key
 from fiscal.reports import x_report, z_report
 from fiscal.timeutil import stamp
 from fiscal.verify import Report, available_cpus, verify_path
-from kiosk.demo_catalogue import ARTICLES
-from kiosk.money import line_total, vat_breakdown
+from kiosk.common.money import line_total, vat_breakdown
+from kiosk.demo.catalogue_data import ARTICLES
 
 TILL = "T01"
 TZ = ZoneInfo("Europe/Paris")

@@ -29,8 +29,8 @@ tempfile.tempdir = SCRATCH.name
 import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from kiosk.demo import SIMULATED_DEVICES, init_demo  # noqa: E402
-from kiosk.sim import simulate_sales  # noqa: E402
+from kiosk.demo.shop import SIMULATED_DEVICES, init_demo  # noqa: E402
+from kiosk.demo.simulation import simulate_sales  # noqa: E402
 from kiosk.till import Till  # noqa: E402
 from kiosk.uplink import outbox  # noqa: E402
 from kiosk.uplink.ingest import Ingest, open_store  # noqa: E402

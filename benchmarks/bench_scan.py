@@ -43,7 +43,7 @@ from textual import events  # noqa: E402
 from textual.geometry import Region  # noqa: E402
 from textual.widgets import DataTable, Input  # noqa: E402
 
-from kiosk.demo import DEMO_USERS, open_demo_till  # noqa: E402
+from kiosk.demo.shop import DEMO_USERS, open_demo_till  # noqa: E402
 from kiosk.store import Category  # noqa: E402
 from kiosk.till import Till  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from stdnum.fr import siret as stdnum_siret
 from stdnum.fr import tva as stdnum_tva
 
-from drivers.barcode import compile_layouts
 from fiscal.fec import FecError, fec_config
+from kiosk.catalogue.barcode import compile_layouts
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 USER_CONFIG_NAME = "kiosk.toml"
@@ -76,7 +76,7 @@ def _scale_labels(value: Any) -> bool:
 
 
 def _sender(value: Any) -> bool:
-    from .contact import RecipientError, normalise_email
+    from kiosk.common.contact import RecipientError, normalise_email
 
     if value == "":
         return True

@@ -37,22 +37,21 @@ from fiscal.keys import (
     pending_key_path,
 )
 from fiscal.reports import PeriodReport
-
-from . import __version__
-from .cash import CashService
-from .catalogue import Catalogue
-from .config import Config, config_changes, config_snapshot, load_config
-from .loyalty.directory import CustomerDirectory
-from .loyalty.service import LoyaltyService
-from .parked import ParkedTickets
-from .print_queue import PrintQueue
-from .sale.checkout import CheckoutService
-from .sale.refunds import RefundService
-from .sale.tenders import LOYALTY
-from .staff import StaffService
-from .stock import StockService
-from .store import Meta, open_database
-from .store.db import DB_NAME
+from kiosk import __version__
+from kiosk.catalogue.articles import Catalogue
+from kiosk.catalogue.stock import StockService
+from kiosk.config import Config, config_changes, config_snapshot, load_config
+from kiosk.loyalty.directory import CustomerDirectory
+from kiosk.loyalty.service import LoyaltyService
+from kiosk.receipts.print_queue import PrintQueue
+from kiosk.sale.cash import CashService
+from kiosk.sale.checkout import CheckoutService
+from kiosk.sale.parked import ParkedTickets
+from kiosk.sale.refunds import RefundService
+from kiosk.sale.tenders import LOYALTY
+from kiosk.staff.service import StaffService
+from kiosk.store import Meta, open_database
+from kiosk.store.db import DB_NAME
 
 CLOCK_BEHIND_MESSAGE = (
     "L'horloge de la caisse est antérieure au dernier enregistrement fiscal : vérifiez la date et "
@@ -152,7 +151,7 @@ class Till:
         self.cash = CashService(self.db, self.ledger, self.clock)
         self.parked = ParkedTickets(self.db, self.ledger, self.clock, self.catalogue)
         if config.get("uplink.enabled"):  # last: every service it listens to exists
-            from .uplink.outbox import install
+            from kiosk.uplink.outbox import install
 
             install(self)  # sales, closures, JET events, stock and loyalty lines go to the outbox too
         self.clock_behind: str | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.demo import SIMULATED_DEVICES, init_demo
+from kiosk.demo.shop import SIMULATED_DEVICES, init_demo
 from kiosk.till import Till
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

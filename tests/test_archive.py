@@ -33,8 +33,8 @@ from fiscal.fec import (
     ticket_entry,
 )
 from fiscal.journal import Record
-from kiosk.demo import SIMULATED_DEVICES, init_demo
-from kiosk.sim import simulate_sales
+from kiosk.demo.shop import SIMULATED_DEVICES, init_demo
+from kiosk.demo.simulation import simulate_sales
 from kiosk.till import Till
 
 ROOT = Path(__file__).resolve().parent.parent

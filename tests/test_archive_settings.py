@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import ConfigError, load_config
-from kiosk.demo import SIMULATED_DEVICES
-from kiosk.sim import simulate_sales
+from kiosk.demo.shop import SIMULATED_DEVICES
+from kiosk.demo.simulation import simulate_sales
 from kiosk.till import Till
 
 

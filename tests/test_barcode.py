@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from stdnum import ean
 
-from drivers.barcode import (
+from kiosk.catalogue.barcode import (
     BarcodeError,
     Parsed,
     VariableLayout,

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from peewee import IntegrityError
 
-from kiosk.cash import CashError
-from kiosk.demo import SIMULATED_DEVICES
-from kiosk.money import format_eur
-from kiosk.permissions import PermissionDenied
+from kiosk.common.money import format_eur
+from kiosk.demo.shop import SIMULATED_DEVICES
 from kiosk.sale.basket import Basket
+from kiosk.sale.cash import CashError
 from kiosk.sale.checkout import Tender, cash_payment
-from kiosk.staff import StaffMember
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
 from kiosk.till import Till
 
 

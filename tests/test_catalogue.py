@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from stdnum import ean
 
-from drivers.barcode import BarcodeError
+from kiosk.catalogue.barcode import BarcodeError
 from kiosk.sale.basket import Basket
 from kiosk.store import Article, Barcode
 from kiosk.till import Till

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from stdnum import ean
 
-from kiosk.catalogue import ArticleDraft, CatalogueEditError, CatalogueEditor
-from kiosk.permissions import PermissionDenied
+from kiosk.catalogue.articles import ArticleDraft, CatalogueEditError, CatalogueEditor
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
-from kiosk.staff import StaffMember
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
 from kiosk.store import Article, Category
 from kiosk.till import Till
 

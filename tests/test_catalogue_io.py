@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from stdnum import ean
 
-from kiosk.catalogue_io import (
+from kiosk.catalogue.excel import (
     ImportFileError,
     apply_import,
     export_catalogue,
@@ -171,7 +171,7 @@ def test_export_reimports_unchanged_and_template_imports(till: Till, tmp_path: P
     [movement] = till.stock.history(created.id)
     assert movement.kind == "inventory" and movement.till == "T01" and "Stock initial" in movement.reason
     assert till.stock.line(created.id).threshold_milli == 5000  # type: ignore[union-attr]
-    from kiosk.catalogue import CatalogueEditor
+    from kiosk.catalogue.articles import CatalogueEditor
 
     assert CatalogueEditor(till.db).sheet(created.id).image == "creme-fraiche.png"  # type: ignore[union-attr]
     plan = plan_import(till.db, template, "add")  # existing articles keep their ledger
@@ -274,7 +274,7 @@ def test_variants_import_with_their_model_and_round_trip(till: Till, tmp_path: P
     assert "modèle NOPE introuvable" in rejected[(5, "Modèle")]
     assert "TSH-L-R est lui-même une déclinaison" in rejected[(6, "Modèle")]
     apply_import(till.db, plan)
-    from kiosk.catalogue import CatalogueEditor
+    from kiosk.catalogue.articles import CatalogueEditor
 
     model = Article.get(Article.reference == "TSH")
     variants = CatalogueEditor(till.db).variants(model.id)
@@ -306,7 +306,7 @@ def test_variants_import_with_their_model_and_round_trip(till: Till, tmp_path: P
     ],
 )
 def test_headers_are_recognised_by_their_words(header: str, key: str | None) -> None:
-    from kiosk.catalogue_io import header_key
+    from kiosk.catalogue.excel import header_key
 
     assert header_key(header) == key
 

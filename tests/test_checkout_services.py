@@ -12,10 +12,9 @@ import pytest
 
 from fiscal.tickets import check_ticket, record_ticket
 from fiscal.verify import verify_path
-from kiosk.catalogue import ArticleView
-from kiosk.money import format_eur
-from kiosk.permissions import PermissionDenied
-from kiosk.receipt import credit_note_receipt, sale_receipt
+from kiosk.catalogue.articles import ArticleView
+from kiosk.common.money import format_eur
+from kiosk.receipts.render import credit_note_receipt, sale_receipt
 from kiosk.sale.basket import Basket, Discount
 from kiosk.sale.checkout import PaymentError, Tender
 from kiosk.sale.credit_notes import CreditNoteError
@@ -28,7 +27,8 @@ from kiosk.sale.discounts import (
 )
 from kiosk.sale.refunds import RefundError
 from kiosk.sale.tenders import PaymentPlan
-from kiosk.staff import StaffMember
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
 from kiosk.store.db import DB_NAME
 from kiosk.till import Till
 from tests.test_ui_sale import tickets

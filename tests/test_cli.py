@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.demo import SIMULATED_DEVICES
+from kiosk.demo.shop import SIMULATED_DEVICES
 
 KIOSK = [sys.executable, "-m", "kiosk"]
 

@@ -12,13 +12,13 @@ import pytest
 
 from fiscal.journal import ClockWentBack
 from fiscal.verify import verify_database
-from kiosk.demo import open_demo_till
+from kiosk.demo.shop import open_demo_till
+from kiosk.demo.simulation import SimClock, simulate_sales
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import cash_payment
-from kiosk.sim import SimClock, simulate_sales
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
-from kiosk.ui.screens.dialogs import ManagerPinDialog
+from kiosk.ui.dialogs.basic import ManagerPinDialog
 from kiosk.ui.screens.sale import SaleScreen
 from tests.test_ui_sale import tickets
 

@@ -27,10 +27,10 @@ from fiscal.journal import FiscalError, Record, transaction
 from fiscal.reports import format_eur, x_report, z_report, z_report_from_record
 from fiscal.tickets import record_ticket
 from fiscal.verify import verify_database
-from kiosk.demo import init_demo
+from kiosk.demo.shop import init_demo
+from kiosk.demo.simulation import simulate_sales
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
-from kiosk.sim import simulate_sales
 from kiosk.till import Till
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -482,8 +482,8 @@ def test_sql_period_summary_is_the_python_summary(tmp_path: Path) -> None:
     """The verifier's SQL recomputation gives the figures of the ticket-by-ticket sums, key for key,
     including returns and change."""
     from fiscal.closures import summarize_period, summarize_tickets, tickets_between
-    from kiosk.demo import open_demo_till
-    from kiosk.sim import SimClock, simulate_sales
+    from kiosk.demo.shop import open_demo_till
+    from kiosk.demo.simulation import SimClock, simulate_sales
 
     clock = SimClock(datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Europe/Paris")))
     till = open_demo_till(tmp_path / "data", clock=clock)

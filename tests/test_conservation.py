@@ -8,7 +8,7 @@ import pytest
 
 from fiscal.conservation import check_purge
 from fiscal.journal import FiscalError
-from kiosk.sim import simulate_sales
+from kiosk.demo.simulation import simulate_sales
 from kiosk.till import Till
 
 

@@ -1,4 +1,4 @@
-"""Invariants of the demo shop catalogue (kiosk/demo_catalogue.py)."""
+"""Invariants of the demo shop catalogue (kiosk/demo/catalogue_data.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from stdnum import ean
 
-from kiosk import demo_catalogue
-from kiosk.demo_catalogue import ARTICLES, CATEGORIES, DemoArticle, DemoCategory
+from kiosk.demo import catalogue_data as demo_catalogue
+from kiosk.demo.catalogue_data import ARTICLES, CATEGORIES, DemoArticle, DemoCategory
 
 ALLOWED_VAT_BP = {550, 1000, 2000, 210}
 ALLOWED_FLAGS = {"meal_voucher", "no_loyalty", "book", "alcohol"}

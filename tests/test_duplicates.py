@@ -9,9 +9,9 @@ import pytest
 from fiscal.duplicates import record_duplicate
 from fiscal.journal import FiscalError
 from fiscal.verify import verify_database
-from kiosk.receipt import sale_receipt
+from kiosk.demo.simulation import simulate_sales
+from kiosk.receipts.render import sale_receipt
 from kiosk.sale.checkout import CompletedSale
-from kiosk.sim import simulate_sales
 from kiosk.till import Till
 
 

@@ -11,7 +11,7 @@ from fiscal.anchor import Anchor
 from fiscal.journal import ClockWentBack, FiscalError, FiscalLedger, transaction
 from fiscal.keys import load_or_create_key
 from fiscal.verify import verify_database
-from kiosk.sim import simulate_sales
+from kiosk.demo.simulation import simulate_sales
 from kiosk.till import ANCHOR_FILE, Till
 
 

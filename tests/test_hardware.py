@@ -19,8 +19,8 @@ import pytest
 from drivers.display import fit
 from drivers.printer import OFFLINE_MESSAGE, PAPER_OUT_MESSAGE, SimulatedPrinter, fold
 from drivers.scanner import ScanResult, SimulatedScanner
-from kiosk import hardware
-from kiosk.demo import SIMULATED_DEVICES, open_demo_till
+from kiosk.cli import hardware
+from kiosk.demo.shop import SIMULATED_DEVICES, open_demo_till
 from kiosk.till import Till
 
 KIOSK = [sys.executable, "-m", "kiosk"]

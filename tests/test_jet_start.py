@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import kiosk.till
-from kiosk.demo import SIMULATED_DEVICES
+from kiosk.demo.shop import SIMULATED_DEVICES
 from kiosk.till import Till
 
 

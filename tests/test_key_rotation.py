@@ -9,7 +9,7 @@ from pathlib import Path
 from fiscal.journal import FiscalLedger, transaction
 from fiscal.keys import create_key, load_public_pem
 from fiscal.verify import verify_database
-from kiosk.sim import simulate_sales
+from kiosk.demo.simulation import simulate_sales
 from kiosk.till import KEY_FILE, Till
 
 

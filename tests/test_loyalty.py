@@ -9,14 +9,14 @@ import peewee
 import pytest
 
 from fiscal.verify import verify_database
-from kiosk.catalogue import ArticleView
+from kiosk.catalogue.articles import ArticleView
 from kiosk.loyalty.directory import CustomerError
 from kiosk.loyalty.phone import PhoneError, normalise_mobile
 from kiosk.loyalty.service import LoyaltyError
-from kiosk.permissions import PermissionDenied
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import CompletedSale, cash_payment
-from kiosk.staff import StaffMember
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
 from kiosk.till import Till
 
 MARC = StaffMember(2, "Marc", "manager")

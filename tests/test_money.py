@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.money import (
+from kiosk.common.money import (
     AmountError,
     format_eur,
     format_qty,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.parked import ParkError, dump_lines, load_line
 from kiosk.sale.basket import Basket
-from kiosk.staff import StaffMember
+from kiosk.sale.parked import ParkError, dump_lines, load_line
+from kiosk.staff.service import StaffMember
 from kiosk.store import Article
 from kiosk.till import Till
 
@@ -105,8 +105,8 @@ def test_a_price_changed_by_a_manager_survives_parking(till: Till) -> None:
 
 
 def test_a_ticket_discount_is_never_lost_by_adding_to_a_parked_sale(till: Till) -> None:
-    from kiosk.parked import ParkError
     from kiosk.sale.basket import Discount
+    from kiosk.sale.parked import ParkError
 
     camille = member(till, "Camille")
     first, second = [a for a in till.catalogue.active_articles() if not a.sold_by_weight][:2]

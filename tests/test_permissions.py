@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.permissions import PermissionDenied, allowed, require
-from kiosk.staff import StaffMember
+from kiosk.staff.permissions import PermissionDenied, allowed, require
+from kiosk.staff.service import StaffMember
 
 CAMILLE = StaffMember(3, "Camille", "cashier")
 MARC = StaffMember(2, "Marc", "manager")
@@ -26,6 +26,6 @@ def test_manager_manages_cashiers_not_managers_nor_company() -> None:
 
 
 def test_admin_may_do_everything() -> None:
-    from kiosk.permissions import PERMISSIONS
+    from kiosk.staff.permissions import PERMISSIONS
 
     assert all(allowed(ALICE, p) for p in PERMISSIONS)

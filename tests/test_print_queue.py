@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.print_queue import PrintQueue
+from kiosk.receipts.print_queue import PrintQueue
 from kiosk.store.models import PrintJob
 from kiosk.till import Till
 

@@ -13,8 +13,8 @@ from fiscal.journal import FiscalError
 from fiscal.purge import plan_purge, purge
 from fiscal.verify import verify_database, verify_path
 from kiosk.cli.main import main
-from kiosk.demo import open_demo_till
-from kiosk.sim import SimClock, simulate_sales
+from kiosk.demo.shop import open_demo_till
+from kiosk.demo.simulation import SimClock, simulate_sales
 from kiosk.till import Till
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from kiosk.config import load_config
-from kiosk.receipt import sale_receipt
+from kiosk.receipts.render import sale_receipt
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import cash_payment
 from kiosk.till import Till

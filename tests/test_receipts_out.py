@@ -18,14 +18,14 @@ from aiosmtpd.controller import Controller
 
 from drivers.printer import preview
 from fiscal.verify import verify_database
+from kiosk.common.contact import RecipientError, normalise_email, normalise_mobile
+from kiosk.common.money import format_eur
 from kiosk.config import ConfigError, load_config
-from kiosk.contact import RecipientError, normalise_email, normalise_mobile
-from kiosk.demo import SIMULATED_DEVICES, init_demo
-from kiosk.money import format_eur
-from kiosk.receipts_out.mailer import MailSettings, SmtpMailer
-from kiosk.receipts_out.manual import ManualSlipError, manual_slip, manual_slip_for
-from kiosk.receipts_out.outbox import ReceiptOutbox, SmsRequest
-from kiosk.receipts_out.service import TicketNumberError, queue_receipt, resend_receipt
+from kiosk.demo.shop import SIMULATED_DEVICES, init_demo
+from kiosk.receipts.digital import TicketNumberError, queue_receipt, resend_receipt
+from kiosk.receipts.digital_outbox import ReceiptOutbox, SmsRequest
+from kiosk.receipts.mailer import MailSettings, SmtpMailer
+from kiosk.receipts.manual import ManualSlipError, manual_slip, manual_slip_for
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import CompletedSale, Tender, cash_payment
 from kiosk.till import Till

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from kiosk.history import sales_history
-from kiosk.permissions import PermissionDenied
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import cash_payment
-from kiosk.staff import LoginError, StaffError, StaffMember
+from kiosk.sale.history import sales_history
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import LoginError, StaffError, StaffMember
 from kiosk.till import Till
 
 

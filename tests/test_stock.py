@@ -7,13 +7,13 @@ from decimal import Decimal
 import pytest
 
 from fiscal.tickets import record_ticket
-from kiosk.catalogue import ArticleView
+from kiosk.catalogue.articles import ArticleView
+from kiosk.catalogue.stock import InventoryCount, StockError
 from kiosk.cli.main import main
-from kiosk.permissions import PermissionDenied
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import CompletedSale, Tender
-from kiosk.staff import StaffMember
-from kiosk.stock import InventoryCount, StockError
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
 from kiosk.till import Till
 
 
@@ -194,7 +194,7 @@ def test_cli_stock_commands(till: Till, capsys) -> None:  # type: ignore[no-unty
 
 
 def test_movements_of_another_till_merge_by_reference(till: Till, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from kiosk.demo import open_demo_till
+    from kiosk.demo.shop import open_demo_till
     from kiosk.store import database_proxy
 
     other = open_demo_till(tmp_path / "other")  # same demo catalogue, its own article ids

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.catalogue import Catalogue
+from kiosk.catalogue.articles import Catalogue
 from kiosk.store import Article, Category
 from kiosk.store.db import connect, open_database
 from kiosk.store.migrations import LATEST, NewerSchemaError, migrate, schema_version

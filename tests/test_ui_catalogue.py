@@ -13,9 +13,9 @@ from textual.widgets import Button, DataTable, Input, OptionList, Static
 from kiosk.store import Article
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
+from kiosk.ui.dialogs.basic import ManagerPinDialog
 from kiosk.ui.screens.catalogue_file import CatalogueFileScreen
 from kiosk.ui.screens.catalogue_screens import ArticleForm, CatalogueScreen, ProductSheet
-from kiosk.ui.screens.dialogs import ManagerPinDialog
 from kiosk.ui.screens.menu import MENU
 from kiosk.ui.screens.sale import SaleScreen
 from kiosk.ui.screens.stock_screens import InventoryScreen
@@ -192,7 +192,7 @@ def test_menu_has_the_catalogue_entries() -> None:
 
 
 async def test_variants_created_in_the_catalogue_and_chosen_at_the_sale(till: Till) -> None:
-    from kiosk.catalogue import ArticleDraft, CatalogueEditor
+    from kiosk.catalogue.articles import ArticleDraft, CatalogueEditor
     from kiosk.ui.screens.catalogue_screens import VariantDialog, VariantsScreen
 
     marc = next(m for m in till.staff.members() if m.name == "Marc")
@@ -262,7 +262,7 @@ async def test_stock_movement_and_threshold_from_the_stock_screen(till: Till) ->
 
 
 async def test_favourite_keys_follow_the_catalogue(till: Till) -> None:
-    from kiosk.catalogue import ArticleDraft, CatalogueEditor
+    from kiosk.catalogue.articles import ArticleDraft, CatalogueEditor
 
     marc = next(m for m in till.staff.members() if m.name == "Marc")
     app = KioskApp(till)

@@ -7,13 +7,13 @@ from textual.widgets import OptionList, Static
 
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
+from kiosk.ui.dialogs.basic import ManagerPinDialog
 from kiosk.ui.screens.customers import (
     CustomerFormScreen,
     CustomerPickerScreen,
     CustomerSheetScreen,
     ProgrammeScreen,
 )
-from kiosk.ui.screens.dialogs import ManagerPinDialog
 
 
 async def menu(app: KioskApp, pilot: Pilot[None], entry: str) -> None:

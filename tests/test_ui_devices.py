@@ -8,10 +8,10 @@ from textual.widgets import Static
 
 from drivers.concert import Timeouts
 from drivers.payment import SimulatedTerminal
-from kiosk.money import format_eur
+from kiosk.common.money import format_eur
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
-from kiosk.ui.screens.dialogs import CardOutcomeDialog
+from kiosk.ui.dialogs.basic import CardOutcomeDialog
 from kiosk.ui.screens.payment import PaymentScreen
 from kiosk.ui.screens.receipt import ReceiptScreen
 from kiosk.ui.screens.sale import SaleScreen
@@ -154,7 +154,7 @@ async def test_drawer_outside_a_sale_needs_a_manager_and_is_journaled(till: Till
 def test_a_cashier_cannot_authorise(till: Till) -> None:
     import pytest
 
-    from kiosk.staff import LoginError
+    from kiosk.staff.service import LoginError
 
     camille = next(m for m in till.staff.members() if m.name == "Camille")
     with pytest.raises(LoginError, match="n'est pas responsable"):
@@ -186,7 +186,7 @@ async def test_overloaded_scale_says_why_and_offers_to_type_the_weight(till: Til
     from decimal import Decimal
 
     from drivers.scale import simulated_scale
-    from kiosk.ui.screens.dialogs import QuantityDialog
+    from kiosk.ui.dialogs.basic import QuantityDialog
 
     till.scale = simulated_scale(Decimal("0.500"), "overload")  # type: ignore[misc]
     article = weighed_article(till)

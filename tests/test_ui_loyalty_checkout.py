@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from drivers.payment import SimulatedTerminal
-from kiosk.staff import StaffMember
+from kiosk.staff.service import StaffMember
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
 from kiosk.ui.screens.customers import ConfirmDialog, CustomerPickerScreen

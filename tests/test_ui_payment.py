@@ -7,12 +7,12 @@ from decimal import Decimal
 from textual.widgets import Digits, Static
 
 from drivers.payment import SimulatedTerminal
-from kiosk.money import format_eur
+from kiosk.common.money import format_eur
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
-from kiosk.ui.screens.codes import CodeDialog
+from kiosk.ui.dialogs.code import CodeDialog
 from kiosk.ui.screens.payment import PaymentScreen
 from kiosk.ui.screens.sale import SaleScreen
 from tests.test_checkout_services import article, member

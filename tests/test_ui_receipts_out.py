@@ -12,7 +12,7 @@ from textual.widgets import OptionList, Static
 
 from drivers.concert import Timeouts
 from drivers.payment import SimulatedTerminal
-from kiosk.money import format_eur
+from kiosk.common.money import format_eur
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
 from kiosk.ui.screens.menu import MENU
@@ -234,7 +234,7 @@ async def test_an_email_left_waiting_by_the_last_session_goes_at_start(
     mail_till: Till,
     smtp: SmtpServer,  # noqa: F811
 ) -> None:
-    from kiosk.receipts_out.service import queue_receipt
+    from kiosk.receipts.digital import queue_receipt
     from tests.test_receipts_out import sell
 
     queue_receipt(mail_till, sell(mail_till), "email", "client@exemple.fr")

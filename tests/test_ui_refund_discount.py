@@ -9,12 +9,12 @@ from textual.widgets import Digits, OptionList, Static
 
 from drivers.payment import SimulatedTerminal
 from drivers.scanner import ScanResult
-from kiosk.money import format_eur
+from kiosk.common.money import format_eur
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
-from kiosk.ui.screens.dialogs import CardOutcomeDialog, ManagerPinDialog
+from kiosk.ui.dialogs.basic import CardOutcomeDialog, ManagerPinDialog
 from kiosk.ui.screens.discount import DiscountDialog
 from kiosk.ui.screens.menu import MENU
 from kiosk.ui.screens.payment import PaymentScreen

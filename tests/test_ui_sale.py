@@ -6,12 +6,12 @@ import json
 
 from textual.widgets import DataTable, Digits, OptionList, Static
 
-from kiosk.catalogue import ArticleView
-from kiosk.money import format_eur
-from kiosk.receipt import vat_code
+from kiosk.catalogue.articles import ArticleView
+from kiosk.common.money import format_eur
+from kiosk.receipts.render import vat_code
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
-from kiosk.ui.screens.dialogs import UnknownCodeDialog
+from kiosk.ui.dialogs.basic import UnknownCodeDialog
 from kiosk.ui.screens.login import LoginScreen
 from kiosk.ui.screens.payment import PaymentScreen
 from kiosk.ui.screens.receipt import ReceiptScreen
@@ -215,7 +215,7 @@ async def test_article_names_are_text_not_markup(till: Till) -> None:
 
 async def test_menu_reaches_the_actions_without_a_function_key(till: Till) -> None:
     """F1 (or the Menu key) lists the other actions; picking one runs it (here: training, manager PIN)."""
-    from kiosk.ui.screens.dialogs import ManagerPinDialog
+    from kiosk.ui.dialogs.basic import ManagerPinDialog
     from kiosk.ui.screens.menu import MenuScreen
 
     app = KioskApp(till)

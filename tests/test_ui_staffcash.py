@@ -8,12 +8,12 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from kiosk.demo import SIMULATED_DEVICES, init_demo
+from kiosk.demo.shop import SIMULATED_DEVICES, init_demo
 from kiosk.store import Article
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
+from kiosk.ui.dialogs.basic import ManagerPinDialog
 from kiosk.ui.screens.cash import AmountDialog, CashCountScreen
-from kiosk.ui.screens.dialogs import ManagerPinDialog
 from kiosk.ui.screens.login import LoginScreen
 from kiosk.ui.screens.menu import MENU
 from kiosk.ui.screens.parked import ParkDialog, ParkedListScreen

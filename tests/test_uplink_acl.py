@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.sim import simulate_sales
+from kiosk.demo.simulation import simulate_sales
 from kiosk.uplink import outbox
 from kiosk.uplink.acl import acl_text
 from kiosk.uplink.ingest import Ingest, open_store

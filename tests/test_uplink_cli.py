@@ -11,7 +11,7 @@ import pytest
 
 from kiosk.cli.main import main
 from kiosk.config import ConfigError, load_config
-from kiosk.sim import simulate_sales
+from kiosk.demo.simulation import simulate_sales
 from kiosk.uplink.publisher import Publisher
 
 from .mqtt_broker import Broker, broker, open_uplink_till, uplink_toml, wait_until

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from kiosk.sim import simulate_sales
+from kiosk.demo.simulation import simulate_sales
 from kiosk.till import Till
 from kiosk.uplink import outbox
 from kiosk.uplink.ingest import Ingest, open_store

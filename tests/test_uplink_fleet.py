@@ -51,7 +51,7 @@ import pytest  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from kiosk.cli.main import main  # noqa: E402
-from kiosk.sim import simulate_sales  # noqa: E402
+from kiosk.demo.simulation import simulate_sales  # noqa: E402
 from kiosk.till import Till  # noqa: E402
 from kiosk.uplink.commands import sign_command  # noqa: E402
 from kiosk.uplink.fleet import keygen, load_private_key, send_command, send_raw  # noqa: E402

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.sim import simulate_sales
+from kiosk.demo.simulation import simulate_sales
 from kiosk.till import Till
 from kiosk.uplink import outbox
 

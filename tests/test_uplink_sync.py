@@ -14,7 +14,7 @@ import pytest
 
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
-from kiosk.staff import StaffMember
+from kiosk.staff.service import StaffMember
 from kiosk.uplink.publisher import Publisher
 
 from .mqtt_broker import Broker, broker, open_uplink_till, pg_url, wait_until
@@ -109,7 +109,7 @@ def test_offline_the_kitty_is_bounded_per_customer(tmp_path: Path, monkeypatch) 
 
 
 def test_an_sms_receipt_leaves_for_the_portal_and_its_number_leaves_the_till(tmp_path: Path) -> None:
-    from kiosk.receipts_out.service import queue_receipt
+    from kiosk.receipts.digital import queue_receipt
     from kiosk.sale.checkout import cash_payment
     from kiosk.uplink import outbox
 

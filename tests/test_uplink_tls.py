@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kiosk.sim import simulate_sales
+from kiosk.demo.simulation import simulate_sales
 from kiosk.uplink import outbox
 from kiosk.uplink.ingest import Ingest, open_store
 from kiosk.uplink.publisher import Publisher

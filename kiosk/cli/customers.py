@@ -8,12 +8,12 @@ import json
 import sys
 from datetime import date
 
-from ..loyalty.directory import CustomerError, dumps
-from ..loyalty.notice import privacy_notice
-from ..loyalty.phone import display_phone
-from ..loyalty.stats import Period, loyalty_stats
-from ..money import format_eur
-from ..till import Till
+from kiosk.common.money import format_eur
+from kiosk.loyalty.directory import CustomerError, dumps
+from kiosk.loyalty.notice import privacy_notice
+from kiosk.loyalty.phone import display_phone
+from kiosk.loyalty.stats import Period, loyalty_stats
+from kiosk.till import Till
 
 
 def run_customers(till: Till, args: argparse.Namespace) -> int:

@@ -9,10 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from fiscal.keys import KeyFileError
-
-from ..config import ConfigError, load_config, resolve_data_dir
-from ..store.migrations import NewerSchemaError
-from . import catalogue_cmd
+from kiosk.cli import catalogue as catalogue_cmd
+from kiosk.config import ConfigError, load_config, resolve_data_dir
+from kiosk.store.migrations import NewerSchemaError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--to", dest="end", type=date.fromisoformat, help="AAAA-MM-JJ (défaut : aujourd'hui)")
     stats.add_argument("--json", action="store_true")
-    from ..receipts_out import cli as mail_cli
+    from kiosk.cli import mail as mail_cli
 
     mail_cli.add_parser(sub)
 
@@ -101,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     hw_test.add_argument("--wait", action="store_true", help="lecteur : attend un scan pendant 10 secondes")
     catalogue_cmd.add_parsers(sub)
-    from .uplink_cli import add_parsers
+    from kiosk.cli.uplink import add_parsers
 
     add_parsers(sub)
     return parser
@@ -121,19 +120,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fiscal" and args.action == "verify":
             return _fiscal_verify(args, data_dir)
         if args.command in ("portal", "fleet"):
-            from .uplink_cli import run_before_till
+            from kiosk.cli.uplink import run_before_till
 
             return run_before_till(args, args.config, data_dir) or 0
-        from ..till import Till
+        from kiosk.till import Till
 
         clock = None
         if args.command == "sim" and getattr(args, "days", None):
-            from ..sim import SimClock
+            from kiosk.demo.simulation import SimClock
 
             clock = SimClock(datetime.now(UTC))
         till = Till.open(data_dir, args.config, clock=clock)
         if args.command is None:
-            from ..ui.app import run_app
+            from kiosk.ui.app import run_app
 
             return run_app(till)
         if args.command == "demo":
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "receipt":
             return _reprint(till, args.number)
         if args.command == "mail":
-            from ..receipts_out import cli as mail_cli
+            from kiosk.cli import mail as mail_cli
 
             return mail_cli.run(till, args)
         if args.command == "fiscal" and args.action == "close":
@@ -164,11 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             return _report(till, args.kind, args.date, args.format)
         if args.command in ("customers", "loyalty"):
-            from .customers import run_customers
+            from kiosk.cli.customers import run_customers
 
             return run_customers(till, args)
         if args.command == "uplink":
-            from .uplink_cli import run_with_till
+            from kiosk.cli.uplink import run_with_till
 
             return run_with_till(args, till)
         if args.command == "hw" and args.action == "list":
@@ -195,7 +194,7 @@ def _config_check(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _demo_init(till) -> int:  # type: ignore[no-untyped-def]
-    from ..demo import NotADemoDirectory, init_demo, init_demo_loyalty
+    from kiosk.demo.shop import NotADemoDirectory, init_demo, init_demo_loyalty
 
     try:
         created = init_demo(till)
@@ -209,7 +208,7 @@ def _demo_init(till) -> int:  # type: ignore[no-untyped-def]
 
 
 def _sim_sales(till, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from ..sim import NotDemoData, simulate_days, simulate_sales
+    from kiosk.demo.simulation import NotDemoData, simulate_days, simulate_sales
 
     try:
         if args.days:
@@ -228,9 +227,8 @@ def _reprint(till, number: str) -> int:  # type: ignore[no-untyped-def]
 
     from fiscal.duplicates import record_duplicate
     from fiscal.journal import FiscalError
-
-    from ..receipt import sale_receipt
-    from ..sale.checkout import CompletedSale
+    from kiosk.receipts.render import sale_receipt
+    from kiosk.sale.checkout import CompletedSale
 
     digits = number.rsplit("-", 1)[-1]
     if not digits.isdigit():
@@ -363,7 +361,7 @@ def _report(till, kind: str, when: str | None, fmt: str) -> int:  # type: ignore
 def _hw_list(till, as_json: bool) -> int:  # type: ignore[no-untyped-def]
     import json
 
-    from ..hardware import list_devices
+    from kiosk.cli.hardware import list_devices
 
     states = list_devices(till)
     if as_json:
@@ -394,7 +392,7 @@ def _hw_list(till, as_json: bool) -> int:  # type: ignore[no-untyped-def]
 def _hw_test(till, device: str | None, wait: bool) -> int:  # type: ignore[no-untyped-def]
     import getpass
 
-    from ..hardware import DEVICES, LABELS, SCAN_WAIT_S, UnknownDevice, test_device
+    from kiosk.cli.hardware import DEVICES, LABELS, SCAN_WAIT_S, UnknownDevice, test_device
 
     names = list(DEVICES) if device is None else [device.strip().lower()]
     if names[0] not in DEVICES:
@@ -431,8 +429,7 @@ def _journal_integrity_failure(args: argparse.Namespace, data_dir: Path, db_path
 
     from fiscal.journal import FiscalError, FiscalLedger
     from fiscal.keys import load_or_create_key
-
-    from ..till import KEY_FILE, system_clock
+    from kiosk.till import KEY_FILE, system_clock
 
     try:
         config = load_config(args.config, data_dir)
@@ -451,9 +448,8 @@ def _fiscal_verify(args: argparse.Namespace, data_dir: Path) -> int:
 
     from fiscal.anchor import Anchor
     from fiscal.verify import print_report, verify_database
-
-    from ..store.db import DB_NAME
-    from ..till import ANCHOR_FILE
+    from kiosk.store.db import DB_NAME
+    from kiosk.till import ANCHOR_FILE
 
     db_path = data_dir / DB_NAME
     if not db_path.exists():

@@ -16,12 +16,11 @@ from peewee import SqliteDatabase
 
 from fiscal.journal import FiscalLedger
 from fiscal.timeutil import stamp
-
-from ..contact import RecipientError, normalise_email
-from ..money import format_eur
-from ..text import fold
-from .models import CardToken, Customer, CustomerSale, LoyaltyEntry
-from .phone import PhoneError, display_phone, normalise_mobile
+from kiosk.common.contact import RecipientError, normalise_email
+from kiosk.common.money import format_eur
+from kiosk.common.text import fold
+from kiosk.loyalty.phone import PhoneError, display_phone, normalise_mobile
+from kiosk.store.loyalty_models import CardToken, Customer, CustomerSale, LoyaltyEntry
 
 CONSENT_TEXT = "notice-fidelite-v1"
 

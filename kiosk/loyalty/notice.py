@@ -4,8 +4,7 @@ long, and how customers exercise their rights — as the seed's « Politique de 
 from __future__ import annotations
 
 from drivers.printer import Document, Feed, Rule, Text
-
-from ..config import Config
+from kiosk.config import Config
 
 
 def privacy_notice(config: Config) -> Document:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import phonenumbers
 
-from ..contact import RecipientError as PhoneError
-from ..contact import normalise_mobile
+from kiosk.common.contact import RecipientError as PhoneError
+from kiosk.common.contact import normalise_mobile
 
 __all__ = ["PhoneError", "display_phone", "normalise_mobile"]
 

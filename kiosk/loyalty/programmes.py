@@ -154,7 +154,7 @@ def reward_cap(rules: Rules, lines: list[Line]) -> RewardCap:
     book_cap = books * BOOK_CAP_BP // 10_000
     note = ""
     if books:
-        from ..money import format_eur
+        from kiosk.common.money import format_eur
 
         note = f"Livres : remise plafonnée à 5 % (loi Lang), soit {format_eur(book_cap)} au plus."
     return RewardCap(max(0, others) + max(0, book_cap), bool(books), note)

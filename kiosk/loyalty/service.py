@@ -15,15 +15,9 @@ from peewee import SqliteDatabase, fn
 
 from fiscal.journal import FiscalLedger
 from fiscal.timeutil import stamp
-
-from ..money import format_eur
-from ..permissions import HasRole, require
-from ..sale.basket import Basket
-from ..sale.tenders import PaymentError, Tender
-from ..store import Category
-from .directory import CustomerDirectory, CustomerError
-from .models import Customer, CustomerSale, LoyaltyEntry, Programme
-from .programmes import (
+from kiosk.common.money import format_eur
+from kiosk.loyalty.directory import CustomerDirectory, CustomerError
+from kiosk.loyalty.programmes import (
     KINDS,
     Line,
     ProgrammeError,
@@ -34,6 +28,11 @@ from .programmes import (
     line_units,
     reward_cap,
 )
+from kiosk.sale.basket import Basket
+from kiosk.sale.tenders import PaymentError, Tender
+from kiosk.staff.permissions import HasRole, require
+from kiosk.store import Category
+from kiosk.store.loyalty_models import Customer, CustomerSale, LoyaltyEntry, Programme
 
 
 class LoyaltyError(ValueError):

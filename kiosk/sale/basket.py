@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..catalogue import ArticleView
-from ..money import AmountError, VatLine, line_total, round_half_up, vat_breakdown
-from ..staff import StaffMember
+from kiosk.catalogue.articles import ArticleView
+from kiosk.common.money import AmountError, VatLine, line_total, round_half_up, vat_breakdown
+from kiosk.staff.service import StaffMember
 
 VAT_RATES_BP = (210, 550, 1000, 2000)
 

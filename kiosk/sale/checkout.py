@@ -14,13 +14,11 @@ from fiscal.closures import close_pending
 from fiscal.journal import FiscalLedger, Record
 from fiscal.tickets import record_ticket
 from fiscal.timeutil import parse_utc
-
-from ..money import format_eur
-from ..staff import StaffMember
-from .basket import Basket
-from .credit_notes import CreditNoteError, CreditNoteService, credit_note_number
-from .discounts import check_basket
-from .tenders import (
+from kiosk.common.money import format_eur
+from kiosk.sale.basket import Basket
+from kiosk.sale.credit_notes import CreditNoteError, CreditNoteService, credit_note_number
+from kiosk.sale.discounts import check_basket
+from kiosk.sale.tenders import (
     TENDER_LABELS,
     VOUCHER,
     PaymentError,
@@ -29,6 +27,7 @@ from .tenders import (
     meal_eligible,
     meal_voucher_categories,
 )
+from kiosk.staff.service import StaffMember
 
 __all__ = ["TENDER_LABELS", "CheckoutService", "CompletedSale", "PaymentError", "Tender", "cash_payment"]
 

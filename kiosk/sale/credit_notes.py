@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from peewee import SqliteDatabase, fn
 
-from ..money import format_eur
-from ..store.models import CreditNote, CreditNoteMove
+from kiosk.common.money import format_eur
+from kiosk.store.models import CreditNote, CreditNoteMove
 
 
 class CreditNoteError(ValueError):

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from ..money import AmountError, format_eur, parse_amount, round_half_up
-from ..permissions import PermissionDenied, require
-from ..staff import StaffMember
-from ..store.models import category_keys_flagged
-from .basket import Basket, BasketError, Discount
+from kiosk.common.money import AmountError, format_eur, parse_amount, round_half_up
+from kiosk.sale.basket import Basket, BasketError, Discount
+from kiosk.staff.permissions import PermissionDenied, require
+from kiosk.staff.service import StaffMember
+from kiosk.store.models import category_keys_flagged
 
 BOOK_MAX_PERCENT = 5  # prix unique du livre (loi Lang): at most 5 % off the publisher's price
 

@@ -19,14 +19,13 @@ from typing import Any
 
 from fiscal.journal import COLUMNS, Record
 from fiscal.tickets import record_ticket
-
-from ..money import format_eur, format_qty, round_half_up, vat_breakdown
-from ..permissions import require
-from ..staff import StaffMember
-from ..store.models import ReturnedLine
-from .checkout import CheckoutService, CompletedSale
-from .credit_notes import credit_note_number
-from .tenders import CARD, CASH, VOUCHER
+from kiosk.common.money import format_eur, format_qty, round_half_up, vat_breakdown
+from kiosk.sale.checkout import CheckoutService, CompletedSale
+from kiosk.sale.credit_notes import credit_note_number
+from kiosk.sale.tenders import CARD, CASH, VOUCHER
+from kiosk.staff.permissions import require
+from kiosk.staff.service import StaffMember
+from kiosk.store.models import ReturnedLine
 
 REFUND_TENDERS = (CASH, CARD, VOUCHER)
 _NUMBER_RE = re.compile(r"^(?P<till>[A-Za-z0-9_-]+?)-(?P<training>F?)(?P<seq>\d{1,9})$")

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..money import MAX_AMOUNT_CENTS, format_eur
-from ..store.models import category_keys_flagged
-from .basket import Basket
+from kiosk.common.money import MAX_AMOUNT_CENTS, format_eur
+from kiosk.sale.basket import Basket
+from kiosk.store.models import category_keys_flagged
 
 CASH, CARD, CHEQUE, VOUCHER = "cash", "card", "cheque", "voucher"
 MEAL, MEAL_CARD, HOLIDAY = "meal_voucher", "meal_voucher_card", "holiday_voucher"

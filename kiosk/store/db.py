@@ -6,8 +6,8 @@ from pathlib import Path
 
 from peewee import SqliteDatabase
 
-from .migrations import migrate
-from .models import database_proxy
+from kiosk.store.migrations import migrate
+from kiosk.store.models import database_proxy
 
 PRAGMAS = {
     "journal_mode": "wal",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from peewee import SqliteDatabase
 
-from .models import MODELS, CreditNote, CreditNoteMove, PrintJob, ReturnedLine
+from kiosk.store.models import MODELS, CreditNote, CreditNoteMove, PrintJob, ReturnedLine
 
 
 def _v1_base(db: SqliteDatabase) -> None:
@@ -47,7 +47,7 @@ def _v3_print_queue(db: SqliteDatabase) -> None:
 
 def _v4_loyalty(db: SqliteDatabase) -> None:
     """Customers and the loyalty ledger; the ledger is append-only (balances are sums of its lines)."""
-    from ..loyalty.models import LOYALTY_MODELS
+    from kiosk.store.loyalty_models import LOYALTY_MODELS
 
     db.create_tables(LOYALTY_MODELS)
     db.execute_sql("CREATE INDEX loyalty_entry_customer ON loyalty_entry (customer_id)")
@@ -60,7 +60,7 @@ def _v4_loyalty(db: SqliteDatabase) -> None:
 
 
 def _v5_receipt_requests(db: SqliteDatabase) -> None:
-    """Receipts to send by e-mail or SMS (kiosk.receipts_out.outbox); a finished row keeps no recipient."""
+    """Receipts to send by e-mail or SMS (kiosk.receipts.digital_outbox); a finished row keeps no recipient."""
     db.execute_sql(
         "CREATE TABLE receipt_request ("
         "id INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -163,7 +163,7 @@ def _v9_stock_variants(db: SqliteDatabase) -> None:
 
 def _v10_uplink_outbox(db: SqliteDatabase) -> None:
     """The uplink's outbox (events sent to the portal), fleet command nonces, inbound events applied."""
-    from ..uplink.outbox import CREATE_SQL
+    from kiosk.uplink.outbox import CREATE_SQL
 
     for statement in CREATE_SQL:
         db.execute_sql(statement)

@@ -19,16 +19,15 @@ from drivers.errors import DeviceError
 from drivers.printer import PrinterError
 from drivers.scanner import ScanResult
 from fiscal.timeutil import parse_utc
-
-from ..staff import StaffMember
-from ..till import Till
-from .receipt_mail import ReceiptMailPump
-from .screens.dialogs import ManagerPinDialog
-from .screens.login import LoginScreen
-from .screens.sale import SaleScreen
+from kiosk.staff.service import StaffMember
+from kiosk.till import Till
+from kiosk.ui.dialogs.basic import ManagerPinDialog
+from kiosk.ui.screens.login import LoginScreen
+from kiosk.ui.screens.sale import SaleScreen
+from kiosk.ui.workers.mail_pump import ReceiptMailPump
 
 if TYPE_CHECKING:
-    from ..uplink.publisher import Publisher
+    from kiosk.uplink.publisher import Publisher
 
 
 class KioskApp(App[None]):
@@ -57,7 +56,7 @@ class KioskApp(App[None]):
             self.notify(warning, severity="error", timeout=30)
         self.check_devices()
         self.receipt_mail.start()
-        from .screens.uplink import start_uplink
+        from kiosk.ui.screens.uplink import start_uplink
 
         self.uplink = start_uplink(self)  # sends the outbox to the portal on its own thread
         self.set_interval(0.5, self.watch_drawer)

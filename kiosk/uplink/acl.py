@@ -6,7 +6,7 @@ A till's MQTT user name is `{shop}/{till}`, so one pattern per topic covers ever
 
 from __future__ import annotations
 
-from . import topics
+from kiosk.uplink import topics
 
 ROOT = topics.ROOT
 

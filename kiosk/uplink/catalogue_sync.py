@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .inbound import register
-from .outbox import emit
+from kiosk.uplink.inbound import register
+from kiosk.uplink.outbox import emit
 
 TYPE = "catalogue_update"
 VAT_RATES_BP = (0, 210, 550, 1000, 2000)
@@ -93,8 +93,8 @@ def publish_catalogue(settings: Any, shop: str, tills: list[str], payload: dict[
     """The portal's side: the update, checked, retained on each till's catalogue topic."""
     import json
 
-    from . import topics
-    from .fleet import _connected
+    from kiosk.uplink import topics
+    from kiosk.uplink.fleet import _connected
 
     version, _ = check(payload)
     message = json.dumps({"id": f"catalogue-{shop}-{version}", "type": TYPE, "payload": payload}).encode()

@@ -29,7 +29,7 @@ from fiscal.journal import JET, transaction
 from fiscal.keys import KeyFileError, load_public_pem, verify_signature
 
 if TYPE_CHECKING:
-    from ..till import Till
+    from kiosk.till import Till
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class CommandRunner:
         return {**summary, "ok": True, "result": result}
 
     def run(self, conn: sqlite3.Connection, cmd: str, args: dict[str, Any]) -> Any:
-        from .. import __version__
+        from kiosk import __version__
 
         if cmd == "ping":
             return {"pong": True, "version": __version__}
@@ -286,7 +286,7 @@ class CommandRunner:
 
 def set_config(till: Till, key: str, value: Any) -> dict[str, Any]:
     """Set one configuration key in the till's own file (validated; applied at the next start)."""
-    from ..config import USER_CONFIG_NAME, ConfigError, _flatten, load_config
+    from kiosk.config import USER_CONFIG_NAME, ConfigError, _flatten, load_config
 
     if key in REMOTE_FORBIDDEN or key.startswith("uplink."):
         raise CommandError(f"{key} ne se modifie pas à distance : réglez-le sur la caisse.")

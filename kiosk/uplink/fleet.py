@@ -15,10 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fiscal.keys import KeyFileError, public_pem, write_private_key
-
-from . import topics
-from .commands import sign_command
-from .settings import UplinkSettings
+from kiosk.uplink import topics
+from kiosk.uplink.commands import sign_command
+from kiosk.uplink.settings import UplinkSettings
 
 
 class FleetError(Exception):

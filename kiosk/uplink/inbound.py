@@ -19,8 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fiscal.journal import transaction
-
-from .outbox import utc_now
+from kiosk.uplink.outbox import utc_now
 
 log = logging.getLogger(__name__)
 

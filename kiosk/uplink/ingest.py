@@ -23,8 +23,8 @@ from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 
-from . import topics
-from .settings import UplinkSettings
+from kiosk.uplink import topics
+from kiosk.uplink.settings import UplinkSettings
 
 log = logging.getLogger(__name__)
 

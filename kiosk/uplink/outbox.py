@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from fiscal.journal import ARCHIVE, CLOSURE, JET, TRAINING, Record, transaction
 
 if TYPE_CHECKING:
-    from ..sale.checkout import CompletedSale
-    from ..till import Till
+    from kiosk.sale.checkout import CompletedSale
+    from kiosk.till import Till
 
 SCHEMA_VERSION = 1
 
@@ -209,6 +209,8 @@ def install(till: Till) -> None:
         till.checkout.listeners.append(sale_event)
     if record_event not in till.ledger.observers:
         till.ledger.observers.append(record_event)
-    from .sync import install_sync  # stock movements and loyalty lines, shared with the shop's tills
+    from kiosk.uplink.sync import (
+        install_sync,  # stock movements and loyalty lines, shared with the shop's tills
+    )
 
     install_sync(till)

@@ -20,17 +20,16 @@ from typing import TYPE_CHECKING, Any
 import paho.mqtt.client as mqtt
 
 from fiscal.journal import heads
-
-from . import catalogue_sync, topics
-from .commands import CommandRunner, load_fleet_key
-from .inbound import Inbound
-from .outbox import acked_seq, acknowledge, backlog, pending
-from .settings import UplinkSettings
-from .status import build_status, death, next_bdseq
-from .sync import till_handlers
+from kiosk.uplink import catalogue_sync, topics
+from kiosk.uplink.commands import CommandRunner, load_fleet_key
+from kiosk.uplink.inbound import Inbound
+from kiosk.uplink.outbox import acked_seq, acknowledge, backlog, pending
+from kiosk.uplink.settings import UplinkSettings
+from kiosk.uplink.status import build_status, death, next_bdseq
+from kiosk.uplink.sync import till_handlers
 
 if TYPE_CHECKING:
-    from ..till import Till
+    from kiosk.till import Till
 
 log = logging.getLogger(__name__)
 assert catalogue_sync.TYPE  # imported for its inbound handler (catalogue updates from the portal)
@@ -64,8 +63,8 @@ class Publisher:
         reload_catalogue: Callable[[], str] | None = None,
         inbound: Inbound | None = None,
     ):
-        from .. import __version__
-        from ..store.db import DB_NAME
+        from kiosk import __version__
+        from kiosk.store.db import DB_NAME
 
         self.till = till
         self.settings = settings or UplinkSettings.from_config(till.config)

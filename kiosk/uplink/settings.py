@@ -9,7 +9,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ..config import Config
+from kiosk.config import Config
 
 
 @dataclass(frozen=True)

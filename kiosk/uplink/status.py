@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from fiscal.journal import TICKET, heads
-
-from .catalogue_sync import applied_version
-from .outbox import acked_seq, backlog, utc_now
+from kiosk.uplink.catalogue_sync import applied_version
+from kiosk.uplink.outbox import acked_seq, backlog, utc_now
 
 
 def next_bdseq(data_dir: Path) -> int:

@@ -9,11 +9,11 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .inbound import HANDLERS, Handler
-from .outbox import emit
+from kiosk.uplink.inbound import HANDLERS, Handler
+from kiosk.uplink.outbox import emit
 
 if TYPE_CHECKING:
-    from ..till import Till
+    from kiosk.till import Till
 
 STOCK_MOVEMENT = "stock_movement"
 LOYALTY_LINE = "loyalty_line"
@@ -67,7 +67,7 @@ SMS_REQUEST = "sms_request"
 def hand_over_sms(till: Till) -> int:
     """Every waiting SMS receipt becomes an outbox event for the portal's SMS gateway (number, text,
     receipt), in the transaction that erases the number from the till's queue."""
-    from ..receipts_out.outbox import ReceiptOutbox, SmsRequest
+    from kiosk.receipts.digital_outbox import ReceiptOutbox, SmsRequest
 
     conn = till.db.connection()
 

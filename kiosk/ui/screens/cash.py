@@ -13,17 +13,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from fiscal.journal import FiscalError
-
-from ...cash import DENOMINATIONS, CashCount, CashError, denomination_label
-from ...money import AmountError, format_eur, parse_amount
-from ...permissions import PermissionDenied
-from ...staff import StaffMember
-from ..widgets import TouchKey
-from .dialogs import ManagerPinDialog
+from kiosk.common.money import AmountError, format_eur, parse_amount
+from kiosk.sale.cash import DENOMINATIONS, CashCount, CashError, denomination_label
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
+from kiosk.ui.dialogs.basic import ManagerPinDialog
+from kiosk.ui.widgets.keys import TouchKey
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
-    from .sale import SaleScreen
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.screens.sale import SaleScreen
 
 KEYPAD_CSS = """
 .cash-keypad { grid-size: 6 2; grid-gutter: 0 1; height: 6; width: 100%; }
@@ -359,7 +358,7 @@ def count_cash(screen: SaleScreen) -> None:
 
 
 def _register() -> None:
-    from .menu import MENU, MenuEntry
+    from kiosk.ui.screens.menu import MENU, MenuEntry
 
     MENU.extend(
         [

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
-from ...catalogue_io import (
+from kiosk.catalogue.excel import (
     ImportFileError,
     ImportPlan,
     apply_import,
@@ -24,11 +24,11 @@ from ...catalogue_io import (
     plan_import,
     write_template,
 )
-from ...permissions import PermissionDenied
-from ...staff import StaffMember
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
+    from kiosk.ui.app import KioskApp
 
 MAX_FILES = 200
 

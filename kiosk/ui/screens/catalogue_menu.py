@@ -15,19 +15,19 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, TabbedContent, TabPane
 
-from ...catalogue import ArticleView
-from ...money import format_eur
-from ...staff import StaffMember
-from ..widgets import TouchKey
-from .catalogue_file import CatalogueFileScreen
-from .catalogue_screens import CatalogueScreen, ProductSheet, VariantDialog
-from .dialogs import ManagerPinDialog
-from .menu import MENU, MenuEntry
-from .stock_screens import InventoryScreen, StockScreen
+from kiosk.catalogue.articles import ArticleView
+from kiosk.common.money import format_eur
+from kiosk.staff.service import StaffMember
+from kiosk.ui.dialogs.basic import ManagerPinDialog
+from kiosk.ui.screens.catalogue_file import CatalogueFileScreen
+from kiosk.ui.screens.catalogue_screens import CatalogueScreen, ProductSheet, VariantDialog
+from kiosk.ui.screens.menu import MENU, MenuEntry
+from kiosk.ui.screens.stock_screens import InventoryScreen, StockScreen
+from kiosk.ui.widgets.keys import TouchKey
 
 if TYPE_CHECKING:
-    from ...sale.checkout import CompletedSale
-    from .sale import SaleScreen
+    from kiosk.sale.checkout import CompletedSale
+    from kiosk.ui.screens.sale import SaleScreen
 
 
 def refresh_stock_badge(screen: SaleScreen) -> int:

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from ...catalogue import (
+from kiosk.catalogue.articles import (
     CATEGORY_FLAGS,
     ArticleDraft,
     ArticleSheet,
@@ -24,13 +24,13 @@ from ...catalogue import (
     CatalogueEditor,
     VariantView,
 )
-from ...money import format_eur, format_rate
-from ...permissions import PermissionDenied
-from ...staff import StaffMember
-from ...stock import format_stock
+from kiosk.catalogue.stock import format_stock
+from kiosk.common.money import format_eur, format_rate
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
+    from kiosk.ui.app import KioskApp
 
 CATALOGUE_CSS = """
 .catalogue-screen { width: 98%; max-width: 120; height: 96%; }

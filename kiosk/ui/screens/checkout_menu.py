@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...money import format_eur
-from ...sale.credit_notes import CreditNoteView
-from .codes import CodeDialog
-from .discount import change_price, discount_line, discount_ticket
-from .menu import MENU, MenuEntry
-from .refund import exchange_ticket, refund_ticket
+from kiosk.common.money import format_eur
+from kiosk.sale.credit_notes import CreditNoteView
+from kiosk.ui.dialogs.code import CodeDialog
+from kiosk.ui.screens.discount import change_price, discount_line, discount_ticket
+from kiosk.ui.screens.menu import MENU, MenuEntry
+from kiosk.ui.screens.refund import exchange_ticket, refund_ticket
 
 if TYPE_CHECKING:
-    from .sale import SaleScreen
+    from kiosk.ui.screens.sale import SaleScreen
 
 
 def credit_note_balance(screen: SaleScreen) -> None:

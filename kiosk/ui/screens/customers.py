@@ -17,19 +17,19 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...loyalty.directory import CustomerError, CustomerView
-from ...loyalty.phone import display_phone
-from ...loyalty.programmes import KINDS
-from ...loyalty.service import LoyaltyError
-from ...loyalty.stats import Period, loyalty_stats
-from ...money import AmountError, format_eur, parse_amount
-from ...permissions import PermissionDenied
-from ...staff import StaffMember
-from .dialogs import ManagerPinDialog
+from kiosk.common.money import AmountError, format_eur, parse_amount
+from kiosk.loyalty.directory import CustomerError, CustomerView
+from kiosk.loyalty.phone import display_phone
+from kiosk.loyalty.programmes import KINDS
+from kiosk.loyalty.service import LoyaltyError
+from kiosk.loyalty.stats import Period, loyalty_stats
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
+from kiosk.ui.dialogs.basic import ManagerPinDialog
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
-    from .sale import SaleScreen
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.screens.sale import SaleScreen
 
 
 def _kiosk(screen: Screen[Any]) -> KioskApp:
@@ -325,7 +325,7 @@ class CustomerSheetScreen(ModalScreen[None]):
         self.say(f"Données exportées dans {base}.json et .txt (à remettre au client).")
 
     def erase(self, manager: StaffMember) -> None:
-        from ...permissions import require
+        from kiosk.staff.permissions import require
 
         try:
             require(manager, "customers_rgpd")

@@ -13,10 +13,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...money import AmountError, format_eur, parse_amount
-from ...permissions import PermissionDenied
-from ...sale.basket import BasketError
-from ...sale.discounts import (
+from kiosk.common.money import AmountError, format_eur, parse_amount
+from kiosk.sale.basket import BasketError
+from kiosk.sale.discounts import (
     DiscountError,
     make_discount,
     over_threshold,
@@ -25,13 +24,14 @@ from ...sale.discounts import (
     set_ticket_discount,
     with_authoriser,
 )
-from ...staff import StaffMember
-from .codes import CodeDialog
-from .dialogs import ManagerPinDialog
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
+from kiosk.ui.dialogs.basic import ManagerPinDialog
+from kiosk.ui.dialogs.code import CodeDialog
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
-    from .sale import SaleScreen
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.screens.sale import SaleScreen
 
 REMOVE = ("", True, "")  # the dialog's answer for « Sans remise »
 

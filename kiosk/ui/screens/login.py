@@ -12,13 +12,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from fiscal.journal import ClockWentBack
-
-from ...staff import LoginError
-from ..widgets import PinInput, TouchKey
-from .cash import ask_float
+from kiosk.staff.service import LoginError
+from kiosk.ui.screens.cash import ask_float
+from kiosk.ui.widgets.keys import PinInput, TouchKey
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
+    from kiosk.ui.app import KioskApp
 
 
 class LoginScreen(Screen[None]):

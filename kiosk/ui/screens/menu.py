@@ -20,7 +20,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
-    from .sale import SaleScreen
+    from kiosk.ui.screens.sale import SaleScreen
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class MenuScreen(ModalScreen[MenuEntry | None]):
 
 
 # Features register their entries when imported; FIRST then puts the cashier's everyday acts on top.
-from . import (  # noqa: E402, F401
+from kiosk.ui.screens import (  # noqa: E402, F401
     cash,
     catalogue_menu,
     checkout_menu,
@@ -87,8 +87,8 @@ from . import (  # noqa: E402, F401
     staff_admin,
     uplink,
 )
-from .customers import open_directory, open_programme, open_stats  # noqa: E402
-from .send_receipt import manual_slip_from_menu, resend_from_menu  # noqa: E402
+from kiosk.ui.screens.customers import open_directory, open_programme, open_stats  # noqa: E402
+from kiosk.ui.screens.send_receipt import manual_slip_from_menu, resend_from_menu  # noqa: E402
 
 MENU += [
     MenuEntry("customers", "Clients (annuaire)", open_directory),

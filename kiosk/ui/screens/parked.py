@@ -14,16 +14,15 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from fiscal.journal import FiscalError
-
-from ...money import format_eur
-from ...parked import ParkedTicket, ParkError
-from ...permissions import PermissionDenied
-from ...sale.basket import Basket
-from ...staff import StaffMember
+from kiosk.common.money import format_eur
+from kiosk.sale.basket import Basket
+from kiosk.sale.parked import ParkedTicket, ParkError
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
-    from .sale import SaleScreen
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.screens.sale import SaleScreen
 
 
 def _describe(ticket: ParkedTicket) -> str:
@@ -224,7 +223,7 @@ def resume(screen: SaleScreen) -> None:
 
 
 def _register() -> None:
-    from .menu import MENU, MenuEntry
+    from kiosk.ui.screens.menu import MENU, MenuEntry
 
     MENU.extend(
         [

@@ -19,18 +19,16 @@ from textual.widgets import Button, Digits, Input, Label, Static
 from drivers.display import change_lines, item_lines
 from drivers.payment import NoTerminal, PaymentResult
 from fiscal.journal import ClockWentBack, FiscalError
-
-from ...loyalty.directory import CustomerError
-from ...loyalty.service import LoyaltyError
-from ...money import AmountError, format_eur, parse_amount
-from ...permissions import PermissionDenied
-from ...receipt import credit_note_receipt, sale_receipt
-from ...receipts_out.manual import card_amount
-from ...sale.basket import Basket
-from ...sale.checkout import CompletedSale, PaymentError, Tender
-from ...sale.credit_notes import CreditNoteView
-from ...sale.discounts import DiscountError, check_basket
-from ...sale.tenders import (
+from kiosk.common.money import AmountError, format_eur, parse_amount
+from kiosk.loyalty.directory import CustomerError
+from kiosk.loyalty.service import LoyaltyError
+from kiosk.receipts.manual import card_amount
+from kiosk.receipts.render import credit_note_receipt, sale_receipt
+from kiosk.sale.basket import Basket
+from kiosk.sale.checkout import CompletedSale, PaymentError, Tender
+from kiosk.sale.credit_notes import CreditNoteView
+from kiosk.sale.discounts import DiscountError, check_basket
+from kiosk.sale.tenders import (
     CARD,
     CASH,
     CHEQUE,
@@ -42,15 +40,16 @@ from ...sale.tenders import (
     VOUCHER,
     PaymentPlan,
 )
-from ...staff import StaffMember
-from ..widgets import TouchKey
-from .codes import CodeDialog
-from .customers import ConfirmDialog, CustomerPickerScreen
-from .dialogs import CardOutcomeDialog
-from .send_receipt import offer_digital_receipt, print_manual_slip
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
+from kiosk.ui.dialogs.basic import CardOutcomeDialog
+from kiosk.ui.dialogs.code import CodeDialog
+from kiosk.ui.screens.customers import ConfirmDialog, CustomerPickerScreen
+from kiosk.ui.screens.send_receipt import offer_digital_receipt, print_manual_slip
+from kiosk.ui.widgets.keys import TouchKey
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
+    from kiosk.ui.app import KioskApp
 
 
 log = logging.getLogger(__name__)

@@ -21,20 +21,19 @@ from textual.widgets.option_list import Option
 
 from drivers.payment import NoTerminal, PaymentResult
 from fiscal.journal import FiscalError
-
-from ...money import AmountError, format_eur, format_qty, parse_amount
-from ...permissions import PermissionDenied
-from ...receipt import credit_note_receipt, sale_receipt
-from ...sale.checkout import CompletedSale
-from ...sale.refunds import RefundError, RefundPlan
-from ...sale.tenders import CARD, CASH, TENDER_LABELS, VOUCHER
-from ...staff import StaffMember
-from ..widgets import TouchKey
-from .dialogs import CardOutcomeDialog, ManagerPinDialog
+from kiosk.common.money import AmountError, format_eur, format_qty, parse_amount
+from kiosk.receipts.render import credit_note_receipt, sale_receipt
+from kiosk.sale.checkout import CompletedSale
+from kiosk.sale.refunds import RefundError, RefundPlan
+from kiosk.sale.tenders import CARD, CASH, TENDER_LABELS, VOUCHER
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
+from kiosk.ui.dialogs.basic import CardOutcomeDialog, ManagerPinDialog
+from kiosk.ui.widgets.keys import TouchKey
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
-    from .sale import SaleScreen
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.screens.sale import SaleScreen
 
 log = logging.getLogger(__name__)
 

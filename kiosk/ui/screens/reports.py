@@ -17,11 +17,10 @@ from fiscal.archive import ArchiveError
 from fiscal.closures import close_day
 from fiscal.journal import FiscalError
 from fiscal.reports import PeriodReport, x_report, z_report_from_record
-
-from ...staff import StaffMember
+from kiosk.staff.service import StaffMember
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
+    from kiosk.ui.app import KioskApp
 
 
 class ReportsScreen(ModalScreen[None]):

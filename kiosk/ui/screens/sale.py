@@ -26,25 +26,30 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from drivers.barcode import BarcodeError
 from drivers.display import item_lines, thanks_lines, total_lines
 from drivers.scale import NoScale, ScaleError
-
-from ...catalogue import ArticleView
-from ...money import AmountError, format_eur, format_qty, format_rate
-from ...receipt import vat_code
-from ...sale.basket import Basket, BasketError, BasketLine
-from ...staff import StaffMember
-from ..widgets import TouchKey
-from .catalogue_menu import after_sale, choose_variant, refresh_stock_badge
-from .dialogs import FreeAmountDialog, ManagerPinDialog, PrintJobsDialog, QuantityDialog, UnknownCodeDialog
-from .menu import MenuEntry, MenuScreen
-from .payment import PaymentOutcome, PaymentScreen
-from .receipt import ReceiptScreen
-from .reports import ReportsScreen
+from kiosk.catalogue.articles import ArticleView
+from kiosk.catalogue.barcode import BarcodeError
+from kiosk.common.money import AmountError, format_eur, format_qty, format_rate
+from kiosk.receipts.render import vat_code
+from kiosk.sale.basket import Basket, BasketError, BasketLine
+from kiosk.staff.service import StaffMember
+from kiosk.ui.dialogs.basic import (
+    FreeAmountDialog,
+    ManagerPinDialog,
+    PrintJobsDialog,
+    QuantityDialog,
+    UnknownCodeDialog,
+)
+from kiosk.ui.screens.catalogue_menu import after_sale, choose_variant, refresh_stock_badge
+from kiosk.ui.screens.menu import MenuEntry, MenuScreen
+from kiosk.ui.screens.payment import PaymentOutcome, PaymentScreen
+from kiosk.ui.screens.receipt import ReceiptScreen
+from kiosk.ui.screens.reports import ReportsScreen
+from kiosk.ui.widgets.keys import TouchKey
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
+    from kiosk.ui.app import KioskApp
 
 
 class SaleScreen(Screen[None]):
@@ -513,6 +518,6 @@ class SaleScreen(Screen[None]):
         self.app.push_screen(ManagerPinDialog(self.kiosk.till.staff, action), authorised)
 
     def action_logout(self) -> None:
-        from .staff_admin import switch_user  # a sale in progress is parked, not lost
+        from kiosk.ui.screens.staff_admin import switch_user  # a sale in progress is parked, not lost
 
         switch_user(self)

@@ -18,17 +18,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from fiscal.journal import FiscalError
-
-from ...receipts_out.manual import manual_slip, manual_slip_for
-from ...receipts_out.outbox import EMAIL, SMS
-from ...receipts_out.service import Queued, queue_receipt, resend_receipt
-from ...sale.checkout import CompletedSale
-from ..widgets import TouchKey
-from .receipt import ReceiptScreen
+from kiosk.receipts.digital import Queued, queue_receipt, resend_receipt
+from kiosk.receipts.digital_outbox import EMAIL, SMS
+from kiosk.receipts.manual import manual_slip, manual_slip_for
+from kiosk.sale.checkout import CompletedSale
+from kiosk.ui.screens.receipt import ReceiptScreen
+from kiosk.ui.widgets.keys import TouchKey
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
-    from .sale import SaleScreen
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.screens.sale import SaleScreen
 
 EMAIL_ROWS = ("1234567890", "azertyuiop", "qsdfghjklm", "wxcvbn@.-_")
 EMAIL_SHORTCUTS = ("@gmail.com", "@orange.fr", "@free.fr", ".fr", ".com")

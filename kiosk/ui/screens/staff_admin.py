@@ -15,17 +15,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from fiscal.journal import FiscalError
-
-from ...history import sales_history
-from ...money import format_eur
-from ...permissions import PermissionDenied, allowed
-from ...staff import ROLES, LoginError, StaffError, StaffMember
-from ..widgets import PinInput
-from .dialogs import ManagerPinDialog
+from kiosk.common.money import format_eur
+from kiosk.sale.history import sales_history
+from kiosk.staff.permissions import PermissionDenied, allowed
+from kiosk.staff.service import ROLES, LoginError, StaffError, StaffMember
+from kiosk.ui.dialogs.basic import ManagerPinDialog
+from kiosk.ui.widgets.keys import PinInput
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
-    from .sale import SaleScreen
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.screens.sale import SaleScreen
 
 REFUSALS = (StaffError, LoginError, PermissionDenied, FiscalError)
 
@@ -377,7 +376,7 @@ def change_my_pin(screen: SaleScreen) -> None:
 def switch_user(screen: SaleScreen) -> None:
     """A shared till: the sale in progress is parked under the cashier's name (nothing lost, each ticket
     stays attributed to whoever cashes it), then the next cashier logs in."""
-    from .parked import park_current
+    from kiosk.ui.screens.parked import park_current
 
     kiosk = cast("KioskApp", screen.app)
     if not screen.basket.is_empty:
@@ -393,7 +392,7 @@ def history(screen: SaleScreen) -> None:
 
 
 def _register() -> None:
-    from .menu import MENU, MenuEntry
+    from kiosk.ui.screens.menu import MENU, MenuEntry
 
     MENU.extend(
         [

@@ -15,15 +15,22 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, RadioButton, RadioSet, Select, Static
 
-from drivers.barcode import BarcodeError
-
-from ...money import format_eur
-from ...permissions import PermissionDenied
-from ...staff import StaffMember
-from ...stock import KINDS, MANUAL_KINDS, InventoryCount, StockError, StockLine, format_stock, parse_stock_qty
+from kiosk.catalogue.barcode import BarcodeError
+from kiosk.catalogue.stock import (
+    KINDS,
+    MANUAL_KINDS,
+    InventoryCount,
+    StockError,
+    StockLine,
+    format_stock,
+    parse_stock_qty,
+)
+from kiosk.common.money import format_eur
+from kiosk.staff.permissions import PermissionDenied
+from kiosk.staff.service import StaffMember
 
 if TYPE_CHECKING:
-    from ..app import KioskApp
+    from kiosk.ui.app import KioskApp
 
 STOCK_CSS = """
 .stock-screen { width: 98%; max-width: 120; height: 96%; }

@@ -10,11 +10,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from .menu import MENU, MenuEntry
+from kiosk.ui.screens.menu import MENU, MenuEntry
 
 if TYPE_CHECKING:
-    from ...uplink.publisher import Publisher
-    from .sale import SaleScreen
+    from kiosk.ui.screens.sale import SaleScreen
+    from kiosk.uplink.publisher import Publisher
 
 
 def start_uplink(app: Any) -> Publisher | None:
@@ -22,7 +22,7 @@ def start_uplink(app: Any) -> Publisher | None:
     till = app.till
     if not till.config.get("uplink.enabled"):
         return None
-    from ...uplink.publisher import Publisher
+    from kiosk.uplink.publisher import Publisher
 
     def warn(text: str) -> None:
         app.call_from_thread(app.notify, text, severity="warning", timeout=30)
@@ -41,7 +41,7 @@ WATCH_S = 2
 
 def watch_uplink(app: Any, publisher: Publisher) -> None:
     """« PORTAIL HORS LIGNE : n en attente » in the title bar while sales wait for the network."""
-    from ...uplink.outbox import waiting_count
+    from kiosk.uplink.outbox import waiting_count
 
     note = ""
     if not publisher.connected.is_set():
@@ -55,8 +55,8 @@ def watch_uplink(app: Any, publisher: Publisher) -> None:
 
 def uplink_lines(app: Any) -> list[str]:
     """What the cashier (or the technician on the phone) needs to know, in French."""
-    from ...uplink.outbox import backlog
-    from ...uplink.settings import UplinkSettings
+    from kiosk.uplink.outbox import backlog
+    from kiosk.uplink.settings import UplinkSettings
 
     till = app.till
     if not till.config.get("uplink.enabled"):

@@ -12,10 +12,9 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from drivers.barcode import compile_layouts, parse_barcode
-
-from .permissions import require
-from .store import Article, Barcode, Category
+from kiosk.catalogue.barcode import compile_layouts, parse_barcode
+from kiosk.staff.permissions import require
+from kiosk.store import Article, Barcode, Category
 
 
 @dataclass(frozen=True)
@@ -319,7 +318,7 @@ class CatalogueEditor:
 
     def save_article(self, member: Any, draft: ArticleDraft, article_id: int | None = None) -> int:
         """Create (article_id None) or update an article from the form; returns its id."""
-        from .catalogue_io import CellError, read_barcodes, read_price, read_threshold, read_vat
+        from kiosk.catalogue.excel import CellError, read_barcodes, read_price, read_threshold, read_vat
 
         _has(member, "catalogue")
         name = " ".join(draft.name.split())
@@ -418,7 +417,7 @@ class CatalogueEditor:
     ) -> list[int]:
         """Create the size × colour variants of a model article (each its own article: reference, barcode,
         price, stock). `barcodes` (one per new variant, in order) is optional. Returns the new ids."""
-        from .catalogue_io import CellError, _decimal, read_barcodes
+        from kiosk.catalogue.excel import CellError, _decimal, read_barcodes
 
         _has(member, "catalogue")
         parent = Article.get_or_none(Article.id == parent_id)
@@ -539,7 +538,7 @@ class CatalogueEditor:
             raise CatalogueEditError(f"La catégorie « {name} » existe déjà.")
         text_flags = ",".join(sorted(set(flags)))
         if key is None:
-            from .catalogue_io import _slug
+            from kiosk.catalogue.excel import _slug
 
             key = base = _slug(name).replace("-", "_")
             n = 2

@@ -22,12 +22,11 @@ from peewee import SqliteDatabase
 
 from fiscal.journal import FiscalLedger
 from fiscal.timeutil import parse_utc, stamp
-
-from .catalogue import Catalogue
-from .money import format_eur, format_rate
-from .permissions import require
-from .sale.basket import Basket, BasketLine
-from .staff import StaffMember
+from kiosk.catalogue.articles import Catalogue
+from kiosk.common.money import format_eur, format_rate
+from kiosk.sale.basket import Basket, BasketLine
+from kiosk.staff.permissions import require
+from kiosk.staff.service import StaffMember
 
 
 class ParkError(ValueError):

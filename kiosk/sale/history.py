@@ -9,9 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from fiscal.journal import TICKET, TRAINING
 from fiscal.timeutil import parse_utc
-
-from .permissions import allowed, require
-from .staff import StaffMember
+from kiosk.staff.permissions import allowed, require
+from kiosk.staff.service import StaffMember
 
 TENDER_SHORT = {"cash": "Esp.", "card": "CB", "cheque": "Chq", "voucher": "Bon", "meal_voucher": "TR"}
 

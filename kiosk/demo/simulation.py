@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from .money import format_eur
-from .sale.basket import Basket, Discount
-from .sale.checkout import CompletedSale, cash_payment
-from .sale.discounts import book_categories
-from .sale.tenders import CARD, CASH, CHEQUE, HOLIDAY, MEAL, MEAL_CARD, VOUCHER, PaymentPlan
-from .staff import StaffMember
-from .till import Till
+from kiosk.common.money import format_eur
+from kiosk.sale.basket import Basket, Discount
+from kiosk.sale.checkout import CompletedSale, cash_payment
+from kiosk.sale.discounts import book_categories
+from kiosk.sale.tenders import CARD, CASH, CHEQUE, HOLIDAY, MEAL, MEAL_CARD, VOUCHER, PaymentPlan
+from kiosk.staff.service import StaffMember
+from kiosk.till import Till
 
 
 class NotDemoData(Exception):

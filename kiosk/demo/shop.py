@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .catalogue import PLU_PREFIX
-from .demo_catalogue import ARTICLES, CATEGORIES
-from .loyalty.models import Customer
-from .store import Article, Barcode, Category, Meta, User
-from .till import Till
+from kiosk.catalogue.articles import PLU_PREFIX
+from kiosk.demo.catalogue_data import ARTICLES, CATEGORIES
+from kiosk.store import Article, Barcode, Category, Meta, User
+from kiosk.store.loyalty_models import Customer
+from kiosk.till import Till
 
 DEMO_USERS = (  # name, role, PIN — printed in the README
     ("Alice", "admin", "111111"),

@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fiscal.duplicates import find_ticket, record_duplicate
-
-from ..contact import RecipientError, mask, normalise_email, normalise_mobile
-from ..money import format_eur
-from ..receipt import sale_receipt
-from ..sale.checkout import CompletedSale
-from ..till import Till
-from .mailer import NOT_CONFIGURED, MailSettings, email_payload
-from .outbox import EMAIL, SMS, ReceiptOutbox
+from kiosk.common.contact import RecipientError, mask, normalise_email, normalise_mobile
+from kiosk.common.money import format_eur
+from kiosk.receipts.digital_outbox import EMAIL, SMS, ReceiptOutbox
+from kiosk.receipts.mailer import NOT_CONFIGURED, MailSettings, email_payload
+from kiosk.receipts.render import sale_receipt
+from kiosk.sale.checkout import CompletedSale
+from kiosk.till import Till
 
 KIND_LABELS = {EMAIL: "e-mail", SMS: "SMS"}
 
@@ -69,7 +68,7 @@ def queue_receipt(
         payload = {"text": _sms_text(shop, sale), "receipt": receipt}
     request_id = ReceiptOutbox(till.db).request(kind, sale.number, address, payload)
     if kind != EMAIL and till.config.get("uplink.enabled"):
-        from ..uplink.sync import hand_over_sms
+        from kiosk.uplink.sync import hand_over_sms
 
         hand_over_sms(till)  # to the portal's SMS gateway, through the outbox; the number leaves the till
     return Queued(request_id, kind, sale.number, mask(address))

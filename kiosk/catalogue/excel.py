@@ -22,11 +22,11 @@ from typing import Any
 from peewee import IntegrityError, SqliteDatabase
 from stdnum import ean
 
-from .catalogue import PLU_PREFIX
-from .money import format_eur, format_rate
-from .permissions import HasRole, require
-from .stock import StockError, to_milli
-from .text import fold
+from kiosk.catalogue.articles import PLU_PREFIX
+from kiosk.catalogue.stock import StockError, to_milli
+from kiosk.common.money import format_eur, format_rate
+from kiosk.common.text import fold
+from kiosk.staff.permissions import HasRole, require
 
 VAT_RATES_BP = (210, 550, 1000, 2000)
 MODES = ("add", "replace")

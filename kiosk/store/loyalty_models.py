@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from peewee import AutoField, CharField, ForeignKeyField, IntegerField, TextField
 
-from ..store.models import BaseModel
+from kiosk.store.models import BaseModel
 
 
 class Customer(BaseModel):

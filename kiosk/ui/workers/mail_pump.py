@@ -1,6 +1,6 @@
 """The e-mail receipts' sender in the UI: short worker threads, started on demand and by a timer.
 
-The queue lives in the database (kiosk.receipts_out.outbox); this only decides when to try again and
+The queue lives in the database (kiosk.receipts.digital_outbox); this only decides when to try again and
 tells the cashier what happened. No thread outlives a round of sending, so closing the app never waits.
 """
 
@@ -10,11 +10,11 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..receipts_out.mailer import MailSettings, SmtpMailer
-from ..receipts_out.outbox import ReceiptOutbox, SendReport
+from kiosk.receipts.digital_outbox import ReceiptOutbox, SendReport
+from kiosk.receipts.mailer import MailSettings, SmtpMailer
 
 if TYPE_CHECKING:
-    from .app import KioskApp
+    from kiosk.ui.app import KioskApp
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 10

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, load_config
+from kiosk.config import Config, load_config
 
 RESTART_EXIT = 75  # EX_TEMPFAIL: the supervisor (systemd Restart=) starts the till again
 
@@ -66,7 +66,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def _settings(config: Config) -> Any:
-    from ..uplink.settings import UplinkSettings
+    from kiosk.uplink.settings import UplinkSettings
 
     return UplinkSettings.from_config(config)
 
@@ -89,7 +89,7 @@ def run_with_till(args: argparse.Namespace, till: Any) -> int:
 
 
 def _ingest(args: argparse.Namespace, config: Config) -> int:
-    from ..uplink.ingest import Ingest, open_store
+    from kiosk.uplink.ingest import Ingest, open_store
 
     url = args.db or config.get("uplink.portal_db")
     try:
@@ -121,8 +121,8 @@ def _ingest(args: argparse.Namespace, config: Config) -> int:
 
 
 def _catalogue(args: argparse.Namespace, config: Config) -> int:
-    from ..uplink.catalogue_sync import CatalogueUpdateError, publish_catalogue
-    from ..uplink.fleet import FleetError
+    from kiosk.uplink.catalogue_sync import CatalogueUpdateError, publish_catalogue
+    from kiosk.uplink.fleet import FleetError
 
     try:
         payload = json.loads(args.file.read_text("utf-8"))
@@ -139,8 +139,8 @@ def _catalogue(args: argparse.Namespace, config: Config) -> int:
 
 
 def _uplink_run(till: Any) -> int:
-    from ..uplink.outbox import install
-    from ..uplink.publisher import Publisher
+    from kiosk.uplink.outbox import install
+    from kiosk.uplink.publisher import Publisher
 
     if not till.config.get("uplink.enabled"):
         print(
@@ -172,9 +172,9 @@ def _uplink_run(till: Any) -> int:
 
 
 def _local_status(till: Any) -> int:
-    from ..uplink.outbox import backlog
-    from ..uplink.settings import UplinkSettings
-    from ..uplink.status import chain_head
+    from kiosk.uplink.outbox import backlog
+    from kiosk.uplink.settings import UplinkSettings
+    from kiosk.uplink.status import chain_head
 
     conn = till.db.connection()
     waiting = backlog(conn)
@@ -202,7 +202,7 @@ def _parse_value(text: str) -> Any:
 
 
 def command_args(cmd: str, rest: list[str]) -> dict[str, Any]:
-    from ..uplink.commands import CommandError
+    from kiosk.uplink.commands import CommandError
 
     if cmd == "set-config":
         if len(rest) != 2:
@@ -218,8 +218,8 @@ def command_args(cmd: str, rest: list[str]) -> dict[str, Any]:
 
 
 def _fleet(args: argparse.Namespace, config: Config) -> int:
-    from ..uplink.commands import COMMANDS, CommandError, normalize
-    from ..uplink.fleet import (
+    from kiosk.uplink.commands import COMMANDS, CommandError, normalize
+    from kiosk.uplink.fleet import (
         FleetError,
         collect_statuses,
         format_table,
@@ -239,7 +239,7 @@ def _fleet(args: argparse.Namespace, config: Config) -> int:
             )
             return 0
         if args.action == "acl":
-            from ..uplink.acl import acl_text
+            from kiosk.uplink.acl import acl_text
 
             print(acl_text(args.portal_user, args.fleet_user), end="")
             return 0
@@ -292,7 +292,7 @@ def _watch(settings: Any, shop: str) -> int:
     from rich.live import Live
     from rich.table import Table
 
-    from ..uplink.fleet import collect_statuses, status_rows
+    from kiosk.uplink.fleet import collect_statuses, status_rows
 
     def table() -> Table:
         rows = status_rows(collect_statuses(settings, shop))
@@ -302,7 +302,7 @@ def _watch(settings: Any, shop: str) -> int:
         return grid
 
     if not sys.stdout.isatty():  # a log or a pipe: the plain table, again every few seconds
-        from ..uplink.fleet import format_table
+        from kiosk.uplink.fleet import format_table
 
         try:
             while True:

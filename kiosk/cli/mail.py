@@ -6,10 +6,10 @@ import argparse
 import sys
 from email.message import EmailMessage
 
-from ..contact import RecipientError, normalise_email
-from ..till import Till
-from .mailer import MailError, MailSettings, SmtpMailer, build_email
-from .outbox import EMAIL, SMS, ReceiptOutbox
+from kiosk.common.contact import RecipientError, normalise_email
+from kiosk.receipts.digital_outbox import EMAIL, SMS, ReceiptOutbox
+from kiosk.receipts.mailer import MailError, MailSettings, SmtpMailer, build_email
+from kiosk.till import Till
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

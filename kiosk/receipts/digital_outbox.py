@@ -19,9 +19,9 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from ..contact import mask
-from ..store.db import PRAGMAS
-from .mailer import Mailer, MailError, build_email
+from kiosk.common.contact import mask
+from kiosk.receipts.mailer import Mailer, MailError, build_email
+from kiosk.store.db import PRAGMAS
 
 EMAIL = "email"
 SMS = "sms"

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
 
-from ..config import Config
+from kiosk.config import Config
 
 DOWN_MESSAGE = "le serveur de messagerie ne répond pas"
 

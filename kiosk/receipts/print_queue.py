@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from peewee import SqliteDatabase
 
 from drivers.printer import Printer, PrinterError
-
-from .store.models import PrintJob
+from kiosk.store.models import PrintJob
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,7 @@ from drivers.printer import (
 )
 from drivers.scale import UNREACHABLE_MESSAGE, UNREADABLE_MESSAGE, NoScale, SerialScale
 from drivers.scanner import DeviceFinder, NoScanner, ScanResult, SimulatedScanner
-
-from .till import Till
+from kiosk.till import Till
 
 log = logging.getLogger(__name__)
 

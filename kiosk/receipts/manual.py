@@ -7,12 +7,11 @@ ticket signed by the holder. The slip says what to copy and leaves room for the 
 from __future__ import annotations
 
 from drivers.printer import Columns, Document, Feed, Rule, Text
-
-from ..money import format_eur
-from ..receipt import shop_header
-from ..sale.checkout import CompletedSale
-from ..till import Till
-from .service import TicketNumberError, parse_ticket_number
+from kiosk.common.money import format_eur
+from kiosk.receipts.digital import TicketNumberError, parse_ticket_number
+from kiosk.receipts.render import shop_header
+from kiosk.sale.checkout import CompletedSale
+from kiosk.till import Till
 
 CARD_TENDERS = ("card",)
 

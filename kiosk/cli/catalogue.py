@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..till import Till
+    from kiosk.till import Till
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -58,7 +58,13 @@ def run(till: Till, args: argparse.Namespace) -> int:
 
 
 def _catalogue(till: Till, args: argparse.Namespace) -> int:
-    from ..catalogue_io import ImportFileError, apply_import, export_catalogue, plan_import, write_template
+    from kiosk.catalogue.excel import (
+        ImportFileError,
+        apply_import,
+        export_catalogue,
+        plan_import,
+        write_template,
+    )
 
     if args.action == "template":
         write_template(args.file)
@@ -107,9 +113,9 @@ def _find(till: Till, code: str) -> int | None:
 
 
 def _stock(till: Till, args: argparse.Namespace) -> int:
-    from ..money import format_eur
-    from ..permissions import PermissionDenied
-    from ..stock import StockError, format_stock, parse_stock_qty
+    from kiosk.catalogue.stock import StockError, format_stock, parse_stock_qty
+    from kiosk.common.money import format_eur
+    from kiosk.staff.permissions import PermissionDenied
 
     stock = till.stock
     if args.action == "show":

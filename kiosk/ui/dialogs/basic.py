@@ -12,11 +12,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from drivers.payment import PaymentResult
-
-from ...money import AmountError, format_eur, format_rate, parse_amount, parse_quantity
-from ...sale.basket import VAT_RATES_BP
-from ...staff import LoginError, StaffMember, StaffService
-from ..widgets import PinInput
+from kiosk.common.money import AmountError, format_eur, format_rate, parse_amount, parse_quantity
+from kiosk.sale.basket import VAT_RATES_BP
+from kiosk.staff.service import LoginError, StaffMember, StaffService
+from kiosk.ui.widgets.keys import PinInput
 
 
 class QuantityDialog(ModalScreen[Decimal | None]):

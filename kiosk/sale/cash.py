@@ -16,10 +16,9 @@ from peewee import SqliteDatabase
 
 from fiscal.journal import TICKET, FiscalLedger
 from fiscal.timeutil import stamp
-
-from .money import format_eur
-from .permissions import PermissionDenied, require
-from .staff import StaffMember
+from kiosk.common.money import format_eur
+from kiosk.staff.permissions import PermissionDenied, require
+from kiosk.staff.service import StaffMember
 
 # Euro notes then coins, in cents (500 € … 0,01 €)
 NOTES = (50000, 20000, 10000, 5000, 2000, 1000, 500)

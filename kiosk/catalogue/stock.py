@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import SqliteDatabase
 
-from .money import round_half_up
-from .permissions import HasRole, require
+from kiosk.common.money import round_half_up
+from kiosk.staff.permissions import HasRole, require
 
 if TYPE_CHECKING:
-    from .sale.checkout import CompletedSale
+    from kiosk.sale.checkout import CompletedSale
 
 KINDS = {
     "sale": "Vente",

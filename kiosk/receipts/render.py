@@ -11,10 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from drivers.printer import Barcode, Columns, Document, Feed, Logo, Rule, Text
-
-from .config import Config
-from .money import format_eur, format_qty, format_rate
-from .sale.checkout import TENDER_LABELS, CompletedSale
+from kiosk.common.money import format_eur, format_qty, format_rate
+from kiosk.config import Config
+from kiosk.sale.checkout import TENDER_LABELS, CompletedSale
 
 VAT_CODES = {550: "A", 1000: "B", 2000: "C", 210: "D"}
 SOFTWARE = "Pi kiosk till"

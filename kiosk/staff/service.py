@@ -14,9 +14,8 @@ from datetime import datetime, timedelta
 from peewee import SqliteDatabase
 
 from fiscal.journal import JET, FiscalLedger
-
-from .permissions import PermissionDenied, require
-from .store import User
+from kiosk.staff.permissions import PermissionDenied, require
+from kiosk.store import User
 
 ROLES = {"admin": "administrateur", "manager": "gestionnaire", "cashier": "utilisateur"}
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}

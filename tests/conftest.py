@@ -25,3 +25,9 @@ def till(data_dir: Path) -> Iterator[Till]:
     init_demo(till)
     yield till
     till.db.close()
+
+
+# Fixtures of the shared helpers, available to every test group.
+from tests.support.broker import broker, pg_url  # noqa: E402, F401
+from tests.support.mail import smtp  # noqa: E402, F401
+from tests.support.portal import ingest  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Helpers shared by the test groups: factories, simulated peers, running brokers and portals."""

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from kiosk.till import Till
 
 
+COMMANDS = ("catalogue", "stock")
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     catalogue = sub.add_parser("catalogue", help="catalogue : import et export Excel").add_subparsers(
         dest="action", required=True

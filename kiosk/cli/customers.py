@@ -15,8 +15,36 @@ from kiosk.loyalty.phone import display_phone
 from kiosk.loyalty.stats import Period, loyalty_stats
 from kiosk.till import Till
 
+COMMANDS = ("customers", "loyalty")
 
-def run_customers(till: Till, args: argparse.Namespace) -> int:
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    customers = sub.add_parser("customers", help="annuaire clients et RGPD").add_subparsers(
+        dest="action", required=True
+    )
+    customers_list = customers.add_parser("list", help="clients (recherche par nom ou téléphone)")
+    customers_list.add_argument("search", nargs="?", default="")
+    customers_export = customers.add_parser(
+        "export", help="tout ce qui est détenu sur un client (droit d'accès)"
+    )
+    customers_export.add_argument("id", type=int)
+    customers_export.add_argument("--format", choices=["text", "json"], default="text")
+    customers_erase = customers.add_parser("erase", help="efface un client (droit à l'effacement)")
+    customers_erase.add_argument("id", type=int)
+    customers.add_parser("purge", help="efface les clients inactifs depuis la durée de conservation")
+    customers_notice = customers.add_parser("notice", help="notice RGPD pour la vitrine (imprimée)")
+    customers_notice.add_argument("--print", action="store_true", help="l'imprimer (sinon : à l'écran)")
+
+    loyalty = sub.add_parser("loyalty", help="fidélité").add_subparsers(dest="action", required=True)
+    stats = loyalty.add_parser("stats", help="analyse fidélité d'une période")
+    stats.add_argument(
+        "--from", dest="start", type=date.fromisoformat, help="AAAA-MM-JJ (défaut : début du mois)"
+    )
+    stats.add_argument("--to", dest="end", type=date.fromisoformat, help="AAAA-MM-JJ (défaut : aujourd'hui)")
+    stats.add_argument("--json", action="store_true")
+
+
+def run(till: Till, args: argparse.Namespace) -> int:
     by = f"ssh:{getpass.getuser()}"
     try:
         if args.command == "loyalty":

@@ -13,10 +13,12 @@ saying what to do; no traceback reaches the technician.
 
 from __future__ import annotations
 
+import argparse
 import codecs
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -691,3 +693,81 @@ def _test_scanner(
         return TestResult(False, lines)
     lines.append(f"Code lu : {result.code} (lecteur « {result.device} »).")
     return TestResult(True, lines)
+
+
+COMMANDS = ("hw",)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    hw = sub.add_parser("hw", help="diagnostic des appareils").add_subparsers(dest="action", required=True)
+    hw_list = hw.add_parser("list", help="appareils configurés, ouverts, et leur état")
+    hw_list.add_argument("--json", action="store_true")
+    hw_test = hw.add_parser("test", help="teste un appareil (tous sans argument)")
+    hw_test.add_argument(
+        "device", nargs="?", help="printer, drawer, scanner, display, scale ou payment (défaut : tous)"
+    )
+    hw_test.add_argument("--wait", action="store_true", help="lecteur : attend un scan pendant 10 secondes")
+
+
+def run(till, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    return _hw_list(till, args.json) if args.action == "list" else _hw_test(till, args.device, args.wait)
+
+
+def _hw_list(till, as_json: bool) -> int:  # type: ignore[no-untyped-def]
+    import json
+
+    states = list_devices(till)
+    if as_json:
+        print(json.dumps([state.as_dict() for state in states], ensure_ascii=False, indent=2))
+    else:
+        header = ("Appareil", "Configuré", "Ouvert comme", "OK", "État")
+        rows = [
+            (
+                s.name,
+                s.configured,
+                f"{s.opened} ({s.kind})" if s.opened else "-",
+                "oui" if s.ok else "NON",
+                s.state,
+            )
+            for s in states
+        ]
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(4)]
+        for row in (header, *rows):
+            print(
+                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4]
+            )
+        for state in states:
+            if state.advice:
+                print(f"{state.name} : {state.advice}")
+    return 0 if all(state.ok for state in states) else 1
+
+
+def _hw_test(till, device: str | None, wait: bool) -> int:  # type: ignore[no-untyped-def]
+    import getpass
+
+    names = list(DEVICES) if device is None else [device.strip().lower()]
+    if names[0] not in DEVICES:
+        print(UnknownDevice(device or "").message, file=sys.stderr)
+        return 2
+    try:
+        operator = f"ssh:{getpass.getuser()}"
+    except (KeyError, OSError):
+        operator = "ssh"
+    failed = []
+    for name in names:
+        print(f"== {LABELS[name]} ({name}) ==", flush=True)
+        result = test_device(
+            till,
+            name,
+            operator=operator,
+            scan_wait_s=SCAN_WAIT_S if wait else None,
+            say=lambda line: print(line, flush=True),
+        )
+        for line in result.lines:
+            print(f"  {line}")
+        print(f"  -> {'réussi' if result.ok else 'ÉCHEC'}", flush=True)
+        if not result.ok:
+            failed.append(LABELS[name])
+    if len(names) > 1:
+        print(f"En échec : {', '.join(failed)}." if failed else "Tous les appareils testés ont réussi.")
+    return 1 if failed else 0

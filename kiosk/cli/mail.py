@@ -11,8 +11,10 @@ from kiosk.receipts.digital_outbox import EMAIL, SMS, ReceiptOutbox
 from kiosk.receipts.mailer import MailError, MailSettings, SmtpMailer, build_email
 from kiosk.till import Till
 
+COMMANDS = ("mail",)
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     mail = sub.add_parser("mail", help="tickets par e-mail et SMS").add_subparsers(
         dest="action", required=True
     )

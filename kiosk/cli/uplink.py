@@ -17,6 +17,9 @@ from kiosk.config import Config, load_config
 RESTART_EXIT = 75  # EX_TEMPFAIL: the supervisor (systemd Restart=) starts the till again
 
 
+COMMANDS = ("uplink", "portal", "fleet")
+
+
 def add_parsers(sub: Any) -> None:
     uplink = sub.add_parser("uplink", help="envoi au portail (MQTT)").add_subparsers(
         dest="action", required=True
@@ -71,18 +74,18 @@ def _settings(config: Config) -> Any:
     return UplinkSettings.from_config(config)
 
 
-def run_before_till(args: argparse.Namespace, config_file: Path | None, data_dir: Path) -> int | None:
+def run_before_till(args: argparse.Namespace, data_dir: Path) -> int | None:
     """portal and fleet commands need no till; None for the commands that do."""
     if args.command == "portal" and args.action == "catalogue":
-        return _catalogue(args, load_config(config_file, data_dir))
+        return _catalogue(args, load_config(args.config, data_dir))
     if args.command == "portal":
-        return _ingest(args, load_config(config_file, data_dir))
+        return _ingest(args, load_config(args.config, data_dir))
     if args.command == "fleet":
-        return _fleet(args, load_config(config_file, data_dir))
+        return _fleet(args, load_config(args.config, data_dir))
     return None
 
 
-def run_with_till(args: argparse.Namespace, till: Any) -> int:
+def run(till: Any, args: argparse.Namespace) -> int:
     if args.action == "status":
         return _local_status(till)
     return _uplink_run(till)

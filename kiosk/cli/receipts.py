@@ -1,0 +1,51 @@
+"""`kiosk receipt reprint N`: a numbered, journaled duplicate on the printer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+COMMANDS = ("receipt",)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    receipt = sub.add_parser("receipt", help="tickets").add_subparsers(dest="action", required=True)
+    reprint = receipt.add_parser("reprint", help="réimprime un ticket (DUPLICATA, journalisé)")
+    reprint.add_argument("number", help="numéro du ticket : 42 ou T01-000042")
+
+
+def run(till, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    return _reprint(till, args.number)
+
+
+def _reprint(till, number: str) -> int:  # type: ignore[no-untyped-def]
+    import getpass
+
+    from fiscal.duplicates import record_duplicate
+    from fiscal.journal import FiscalError
+    from kiosk.receipts.render import sale_receipt
+    from kiosk.sale.checkout import CompletedSale
+
+    digits = number.rsplit("-", 1)[-1]
+    if not digits.isdigit():
+        print(
+            f"Numéro de ticket invalide « {number} » : tapez par exemple 42 ou T01-000042.", file=sys.stderr
+        )
+        return 2
+    try:
+        ticket, _, copy = record_duplicate(
+            till.ledger, till.db.connection(), int(digits), f"ssh:{getpass.getuser()}"
+        )
+    except FiscalError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    rendered = till.render(sale_receipt(till.config, CompletedSale.from_record(ticket), duplicate=copy))
+    print(rendered.text)
+    from drivers.printer import PrinterError
+
+    try:
+        till.printer.print_bytes(rendered.data)
+    except PrinterError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0

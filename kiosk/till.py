@@ -150,8 +150,10 @@ class Till:
         self.checkout.tender_handlers[LOYALTY] = self.loyalty.redeem_tender
         self.cash = CashService(self.db, self.ledger, self.clock)
         self.parked = ParkedTickets(self.db, self.ledger, self.clock, self.catalogue)
+        # what takes SMS receipts away once queued (the uplink, to the portal's SMS gateway)
+        self.sms_handovers: list[Callable[[], object]] = []
         if config.get("uplink.enabled"):  # last: every service it listens to exists
-            from kiosk.uplink.outbox import install
+            from kiosk.uplink.wiring import install
 
             install(self)  # sales, closures, JET events, stock and loyalty lines go to the outbox too
         self.clock_behind: str | None = None

@@ -12,7 +12,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from kiosk.catalogue.barcode import compile_layouts, parse_barcode
+from kiosk.catalogue.barcode import PLU_PREFIX, compile_layouts, parse_barcode
 from kiosk.staff.permissions import require
 from kiosk.store import Article, Barcode, Category
 
@@ -47,9 +47,6 @@ def article_view(article: Article, barcode: str | None = None) -> ArticleView:
         category=article.category.key,
         barcode=barcode,
     )
-
-
-PLU_PREFIX = "PLU"  # a scale's article number is stored as barcode "PLU<digits>"
 
 
 @dataclass(frozen=True)
@@ -318,7 +315,7 @@ class CatalogueEditor:
 
     def save_article(self, member: Any, draft: ArticleDraft, article_id: int | None = None) -> int:
         """Create (article_id None) or update an article from the form; returns its id."""
-        from kiosk.catalogue.excel import CellError, read_barcodes, read_price, read_threshold, read_vat
+        from kiosk.catalogue.cells import CellError, read_barcodes, read_price, read_threshold, read_vat
 
         _has(member, "catalogue")
         name = " ".join(draft.name.split())
@@ -417,7 +414,7 @@ class CatalogueEditor:
     ) -> list[int]:
         """Create the size × colour variants of a model article (each its own article: reference, barcode,
         price, stock). `barcodes` (one per new variant, in order) is optional. Returns the new ids."""
-        from kiosk.catalogue.excel import CellError, _decimal, read_barcodes
+        from kiosk.catalogue.cells import CellError, read_barcodes, read_decimal
 
         _has(member, "catalogue")
         parent = Article.get_or_none(Article.id == parent_id)
@@ -430,7 +427,7 @@ class CatalogueEditor:
         if size_list == [""] and colour_list == [""]:
             raise CatalogueEditError("Saisissez au moins une taille ou une couleur.")
         try:
-            delta = _decimal(price_delta, "Écart de prix") if price_delta.strip() else None
+            delta = read_decimal(price_delta, "Écart de prix") if price_delta.strip() else None
             codes = read_barcodes(barcodes.replace(",", ";"))
         except CellError as exc:
             raise CatalogueEditError(str(exc)) from None
@@ -538,9 +535,9 @@ class CatalogueEditor:
             raise CatalogueEditError(f"La catégorie « {name} » existe déjà.")
         text_flags = ",".join(sorted(set(flags)))
         if key is None:
-            from kiosk.catalogue.excel import _slug
+            from kiosk.catalogue.cells import slug
 
-            key = base = _slug(name).replace("-", "_")
+            key = base = slug(name).replace("-", "_")
             n = 2
             while Category.get_or_none(Category.key == key) is not None:
                 key, n = f"{base}_{n}", n + 1

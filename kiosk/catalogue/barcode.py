@@ -28,6 +28,8 @@ from typing import Literal
 
 from stdnum import ean
 
+PLU_PREFIX = "PLU"  # a scale's article number is stored as barcode "PLU<digits>"
+
 Kind = Literal["ean13", "ean8", "upca", "internal", "variable_weight", "variable_price", "credit_note"]
 
 CREDIT_NOTE_PREFIX = "AV"

@@ -15,20 +15,26 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from peewee import IntegrityError, SqliteDatabase
-from stdnum import ean
 
-from kiosk.catalogue.articles import PLU_PREFIX
-from kiosk.catalogue.stock import StockError, to_milli
-from kiosk.common.money import format_eur, format_rate
-from kiosk.common.text import fold
+from kiosk.catalogue.cells import (
+    CellError,
+    cell_text,
+    norm,
+    read_barcodes,
+    read_flag,
+    read_price,
+    read_threshold,
+    read_vat,
+    slug,
+)
+from kiosk.common.money import format_rate
 from kiosk.staff.permissions import HasRole, require
 
-VAT_RATES_BP = (210, 550, 1000, 2000)
 MODES = ("add", "replace")
 
 
@@ -79,13 +85,8 @@ EXAMPLE = (
 )
 
 
-def _norm(text: str) -> str:
-    """Lower case, no accents, words separated by one space: how headers and categories are matched."""
-    return " ".join(re.findall(r"[a-z0-9%]+", fold(text)))
-
-
-_HEADERS = {_norm(header): key for key, (header, _) in COLUMNS.items()} | {
-    _norm(alias): key for key, (_, aliases) in COLUMNS.items() for alias in aliases
+_HEADERS = {norm(header): key for key, (header, _) in COLUMNS.items()} | {
+    norm(alias): key for key, (_, aliases) in COLUMNS.items() for alias in aliases
 }
 
 
@@ -110,161 +111,17 @@ _WORDS: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
 
 def header_key(text: str) -> str | None:
     """The column a header names (accents, case and punctuation ignored), or None (column ignored)."""
-    norm = _norm(text)
-    key = _HEADERS.get(norm)
+    normed = norm(text)
+    key = _HEADERS.get(normed)
     if key is not None:
         return key
-    words = set(norm.replace("%", " ").split())
+    words = set(normed.replace("%", " ").split())
     for key, wanted, unless in _WORDS:
         if words & wanted and not words & unless:
             return key
     return None
 
 
-class CellError(ValueError):
-    """One cell that cannot be read: the message says what to fix (French)."""
-
-
-# -- cell readers -------------------------------------------------------------------------------
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _decimal(value: Any, what: str) -> Decimal:
-    if isinstance(value, bool):
-        raise CellError(f"{what} illisible : saisissez un nombre.")
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    text = str(value).strip().replace("€", "").replace("EUR", "").replace("\u00a0", "")
-    text = text.replace("\u202f", "").replace(" ", "").replace(",", ".")
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise CellError(
-            f"{what} illisible « {str(value).strip()} » : saisissez un nombre comme 12,50."
-        ) from None
-    if not number.is_finite():
-        raise CellError(f"{what} illisible : saisissez un nombre comme 12,50.")
-    return number
-
-
-def read_price(value: Any, what: str = "Prix") -> int:
-    """A price cell (12.5, "12,50 €", "1 234,56") → cents, refusing more than 2 decimals."""
-    number = _decimal(value, what)
-    cents = number * 100
-    if cents != cents.to_integral_value():
-        rounded = cents.quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        if abs(cents - rounded) > Decimal("0.0001"):  # not a float's noise: a third decimal
-            raise CellError(f"{what} à plus de deux décimales ({value}) : arrondissez au centime.")
-        cents = rounded
-    if cents <= 0:
-        raise CellError(f"{what} nul ou négatif : saisissez un prix supérieur à 0,00 €.")
-    if cents > 10_000_000:
-        raise CellError(f"{what} trop élevé ({format_eur(int(cents))}) : vérifiez la saisie.")
-    return int(cents)
-
-
-def read_vat(value: Any) -> int:
-    """A VAT cell: 20, "20%", 0.2, "0,2", "20,0 %" → basis points (2000); only French rates."""
-    text = str(value).strip()
-    percent = text.endswith("%")
-    number = _decimal(text.rstrip("%").strip() if percent else value, "Taux de TVA")
-    if not percent and 0 < number < 1:  # a fraction (0,2) or an Excel percent cell (0.055)
-        number *= 100
-    bp = number * 100
-    if bp == bp.to_integral_value() and int(bp) in VAT_RATES_BP:
-        return int(bp)
-    raise CellError(f"Taux de TVA inconnu « {text} » : saisissez 2,1 %, 5,5 %, 10 % ou 20 %.")
-
-
-_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE][+]?\d+$")
-
-
-def read_barcodes(value: Any) -> list[str]:
-    """One or more barcodes (separated by ; or spaces) → EAN-13/EAN-8 codes, or scale PLU codes.
-
-    Numbers lost their leading zeros (restored when the check digit then holds); `3,76012E+12` lost
-    digits and is refused."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise CellError(
-                f"Code-barres « {value} » décimal : formatez la colonne en Texte et ressaisissez-le."
-            )
-        value = int(value)
-    text = str(value).strip()
-    if _SCIENTIFIC.match(text.replace(" ", "")):
-        raise CellError(
-            f"Code-barres « {text} » en notation scientifique : Excel a perdu des chiffres ; "
-            "formatez la colonne en Texte et ressaisissez le code complet."
-        )
-    codes = []
-    for part in re.split(r"[;|/\s]+", text):
-        if not part:
-            continue
-        if part.upper().startswith(PLU_PREFIX) and part[3:].isdigit():
-            codes.append(PLU_PREFIX + part[3:])
-            continue
-        if not part.isdigit():
-            raise CellError(f"Code-barres « {part} » : seulement des chiffres (EAN-13 ou EAN-8).")
-        codes.append(_gtin(part))
-    return codes
-
-
-def _gtin(digits: str) -> str:
-    if len(digits) > 13:
-        raise CellError(f"Code-barres « {digits} » trop long : 13 chiffres au plus (EAN-13).")
-    if len(digits) in (8, 13) and ean.is_valid(digits):
-        return digits
-    padded = digits.zfill(13)  # leading zeros lost by Excel (and UPC-A in its EAN-13 form)
-    if ean.is_valid(padded):
-        return padded
-    if len(digits) < 8 and ean.is_valid(digits.zfill(8)):
-        return digits.zfill(8)
-    raise CellError(
-        f"Code-barres « {digits} » : clé de contrôle fausse (chiffre perdu ou mal saisi) ; "
-        "recopiez le code imprimé sous les barres."
-    )
-
-
-_YES = {"oui", "o", "x", "1", "vrai", "true", "yes", "y", "kg"}
-_NO = {"", "non", "n", "0", "faux", "false", "no", "unite", "piece"}
-
-
-def read_flag(value: Any, what: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = _norm(_text(value))
-    if text in _YES:
-        return True
-    if text in _NO:
-        return False
-    raise CellError(f"{what} « {_text(value)} » : saisissez oui ou non.")
-
-
-def read_threshold(value: Any, what: str = "Seuil d'alerte") -> int | None:
-    """Alert threshold (or initial stock) → thousandths of a unit (kg for weighed articles); empty: none."""
-    if value is None or _text(value) == "":
-        return None
-    number = _decimal(value, what)
-    if number < 0:
-        raise CellError(f"{what} négatif : saisissez 0 ou plus, ou laissez vide.")
-    if number > 1_000_000:
-        raise CellError(f"{what} trop grand : vérifiez la saisie.")
-    try:
-        return to_milli(number)
-    except StockError:
-        raise CellError(f"{what} : trois décimales au plus.") from None
-
-
-# -- the plan -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Rejected:
     row: int
@@ -388,7 +245,7 @@ def _header(rows: Iterator[tuple[Any, ...]]) -> tuple[int, dict[str, int], list[
         found: dict[str, int] = {}
         ignored: list[str] = []
         for index, cell in enumerate(row):
-            text = _text(cell)
+            text = cell_text(cell)
             if not text:
                 continue
             key = header_key(text)
@@ -421,7 +278,7 @@ def read_rows(path: Path) -> tuple[list[ArticleRow], list[Rejected], list[str], 
     try:
         category_rows = []
         for other in workbook.worksheets[1:]:
-            if _norm(other.title) == "categories":
+            if norm(other.title) == "categories":
                 category_rows = _category_rows(other.iter_rows(values_only=True))
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -431,7 +288,7 @@ def read_rows(path: Path) -> tuple[list[ArticleRow], list[Rejected], list[str], 
         empty = pending_empty = 0  # trailing empty rows (formatted but unused) are not reported
         optional = frozenset(columns) - set(REQUIRED)
         for number, values in enumerate(rows, start=header_row + 1):
-            if all(v is None or _text(v) == "" for v in values):
+            if all(v is None or cell_text(v) == "" for v in values):
                 pending_empty += 1
                 continue
             empty, pending_empty = empty + pending_empty, 0
@@ -439,7 +296,7 @@ def read_rows(path: Path) -> tuple[list[ArticleRow], list[Rejected], list[str], 
                 result.append(_article_row(number, values, columns, optional))
             except _RowError as exc:
                 reference = (
-                    _text(values[columns["reference"]])
+                    cell_text(values[columns["reference"]])
                     if "reference" in columns and columns["reference"] < len(values)
                     else ""
                 )
@@ -468,8 +325,8 @@ CATEGORY_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "alcohol": ("Alcool", ("alcools", "boissons alcoolisees")),
     "image": ("Image", ("photo",)),
 }
-_CATEGORY_HEADERS = {_norm(h): k for k, (h, _) in CATEGORY_COLUMNS.items()} | {
-    _norm(a): k for k, (_, aliases) in CATEGORY_COLUMNS.items() for a in aliases
+_CATEGORY_HEADERS = {norm(h): k for k, (h, _) in CATEGORY_COLUMNS.items()} | {
+    norm(a): k for k, (_, aliases) in CATEGORY_COLUMNS.items() for a in aliases
 }
 FLAG_KEYS = ("meal_voucher", "no_loyalty", "book", "alcohol")
 
@@ -488,7 +345,7 @@ def _category_rows(rows: Iterator[tuple[Any, ...]]) -> list[CategoryRow | Reject
     header = next(rows, None) or ()
     columns = {}
     for index, cell in enumerate(header):
-        key = _CATEGORY_HEADERS.get(_norm(_text(cell)))
+        key = _CATEGORY_HEADERS.get(norm(cell_text(cell)))
         if key is not None and key not in columns:
             columns[key] = index
     if "name" not in columns:
@@ -500,12 +357,12 @@ def _category_rows(rows: Iterator[tuple[Any, ...]]) -> list[CategoryRow | Reject
             index = columns.get(key)
             return values[index] if index is not None and index < len(values) else None
 
-        name = " ".join(_text(cell("name")).split())
+        name = " ".join(cell_text(cell("name")).split())
         if not name:
             continue
         key = "color"
         try:
-            color = _text(cell("color")) or None
+            color = cell_text(cell("color")) or None
             if color is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
                 raise CellError(f"couleur « {color} » : saisissez-la comme #3366CC.")
             flags = {}
@@ -513,7 +370,7 @@ def _category_rows(rows: Iterator[tuple[Any, ...]]) -> list[CategoryRow | Reject
                 if key in columns:
                     flags[key] = read_flag(cell(key), CATEGORY_COLUMNS[key][0])
             key = "image"
-            image = _text(cell("image"))[:200] if "image" in columns else None
+            image = cell_text(cell("image"))[:200] if "image" in columns else None
         except CellError as exc:
             result.append(Rejected(number, f"Catégories › {CATEGORY_COLUMNS[key][0]}", str(exc)))
             continue
@@ -539,7 +396,7 @@ def _article_row(
     try:
         barcodes = read_barcodes(cell("barcode"))
         key = "reference"
-        reference = _text(cell("reference"))
+        reference = cell_text(cell("reference"))
         if not reference:
             if not barcodes:
                 raise CellError("ni référence ni code-barres : saisissez au moins l'un des deux.")
@@ -547,23 +404,23 @@ def _article_row(
         if len(reference) > 40:
             raise CellError("référence trop longue (40 caractères au plus).")
         key = "name"
-        name = " ".join(_text(cell("name")).split())
+        name = " ".join(cell_text(cell("name")).split())
         if not name:
             raise CellError("libellé vide : saisissez le nom de l'article.")
         if len(name) > 80:
             raise CellError("libellé trop long (80 caractères au plus).")
         key = "category"
-        category = " ".join(_text(cell("category")).split())
+        category = " ".join(cell_text(cell("category")).split())
         key = "vat"
-        if _text(cell("vat")) == "":
+        if cell_text(cell("vat")) == "":
             raise CellError("taux de TVA manquant : saisissez 2,1 %, 5,5 %, 10 % ou 20 %.")
         vat = read_vat(cell("vat"))
         key = "price"
-        if _text(cell("price")) == "":
+        if cell_text(cell("price")) == "":
             raise CellError("prix manquant : saisissez le prix TTC.")
         price = read_price(cell("price"), "Prix TTC")
         key = "cost"
-        cost = read_price(cell("cost"), "Prix d'achat") if _text(cell("cost")) else None
+        cost = read_price(cell("cost"), "Prix d'achat") if cell_text(cell("cost")) else None
         key = "by_weight"
         by_weight = read_flag(cell("by_weight"), "Vendu au poids")
         key = "favourite"
@@ -588,10 +445,10 @@ def _article_row(
         threshold,
         stock,
         optional,
-        " ".join(_text(cell("model")).split()),
-        " ".join(_text(cell("size")).split())[:30],
-        " ".join(_text(cell("colour")).split())[:30],
-        _text(cell("image"))[:200],
+        " ".join(cell_text(cell("model")).split()),
+        " ".join(cell_text(cell("size")).split())[:30],
+        " ".join(cell_text(cell("colour")).split())[:30],
+        cell_text(cell("image"))[:200],
     )
 
 
@@ -608,10 +465,10 @@ def plan_import(
     rows, rejected, ignored, empty, category_rows = read_rows(path)
     plan = ImportPlan(mode, path, rejected=rejected, ignored_columns=ignored, empty_rows=empty)
     _plan_categories(db, plan, category_rows)
-    from_sheet = {_norm(c.name) for c in plan.category_create}
+    from_sheet = {norm(c.name) for c in plan.category_create}
     categories = {
-        _norm(name): cid for cid, name in db.execute_sql("SELECT id, name FROM category").fetchall()
-    } | {_norm(key): cid for cid, key in db.execute_sql("SELECT id, key FROM category").fetchall()}
+        norm(name): cid for cid, name in db.execute_sql("SELECT id, name FROM category").fetchall()
+    } | {norm(key): cid for cid, key in db.execute_sql("SELECT id, key FROM category").fetchall()}
     existing = {
         r[1]: r
         for r in db.execute_sql(
@@ -678,9 +535,9 @@ def plan_import(
             continue
         category = row.category or DEFAULT_CATEGORY
         if (
-            _norm(category) not in categories
-            and _norm(category) not in new_cats
-            and _norm(category) not in from_sheet
+            norm(category) not in categories
+            and norm(category) not in new_cats
+            and norm(category) not in from_sheet
         ):
             if new_categories == "reject":
                 plan.rejected.append(
@@ -691,7 +548,7 @@ def plan_import(
                     )
                 )
                 continue
-            new_cats[_norm(category)] = category
+            new_cats[norm(category)] = category
         seen_refs[row.reference] = row.row
         for code in row.barcodes:
             seen_codes[code] = row.row
@@ -712,7 +569,7 @@ def plan_import(
             plan.create.append(row)
             continue
         aid, _, name, cat_id, vat, price, cost, by_weight, favourite, archived, image = current
-        category_id = categories.get(_norm(row.category or DEFAULT_CATEGORY))
+        category_id = categories.get(norm(row.category or DEFAULT_CATEGORY))
         same = (
             not archived
             and name == row.name
@@ -750,16 +607,16 @@ def _plan_categories(db: SqliteDatabase, plan: ImportPlan, rows: list[CategoryRo
     for cid, key, name, color, flags, image in db.execute_sql(
         "SELECT id, key, name, color, flags, image FROM category"
     ):
-        current[_norm(key)] = current[_norm(name)] = (cid, name, color, flags, image)
+        current[norm(key)] = current[norm(name)] = (cid, name, color, flags, image)
     seen: set[str] = set()
     for row in rows:
-        if _norm(row.name) in seen:
+        if norm(row.name) in seen:
             plan.rejected.append(
                 Rejected(row.row, "Catégories › Catégorie", f"« {row.name} » déjà plus haut.")
             )
             continue
-        seen.add(_norm(row.name))
-        record = current.get(_norm(row.name))
+        seen.add(norm(row.name))
+        record = current.get(norm(row.name))
         if record is None:
             plan.category_create.append(row)
             continue
@@ -809,10 +666,6 @@ def _check_models(
 
 
 # -- applying ---------------------------------------------------------------------------------------
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", _norm(name)).strip("-")[:32] or "categorie"
-
-
 def apply_import(
     db: SqliteDatabase, plan: ImportPlan, member: HasRole | None = None, till_id: str = ""
 ) -> ImportResult:
@@ -832,12 +685,12 @@ def apply_import(
 def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id: str) -> ImportResult:
     conn = db.connection()
     with db.atomic():
-        categories = {_norm(n): cid for cid, n in conn.execute("SELECT id, name FROM category")}
-        categories |= {_norm(k): cid for cid, k in conn.execute("SELECT id, key FROM category")}
+        categories = {norm(n): cid for cid, n in conn.execute("SELECT id, name FROM category")}
+        categories |= {norm(k): cid for cid, k in conn.execute("SELECT id, key FROM category")}
         keys = {k for (k,) in conn.execute("SELECT key FROM category")}
         position = conn.execute("SELECT COALESCE(MAX(position), 0) FROM category").fetchone()[0]
         for cat in plan.category_create:
-            key = _slug(cat.name)
+            key = slug(cat.name)
             while key in keys:
                 key = key + "-2"
             keys.add(key)
@@ -847,7 +700,7 @@ def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id
                 "INSERT INTO category (key, name, color, position, flags, image) VALUES (?, ?, ?, ?, ?, ?)",
                 (key, cat.name, cat.color or "#888888", position, flags, cat.image or ""),
             )
-            categories[_norm(cat.name)] = int(cursor.lastrowid or 0)
+            categories[norm(cat.name)] = int(cursor.lastrowid or 0)
         for cid, cat in plan.category_change:
             (old_flags,) = conn.execute("SELECT flags FROM category WHERE id = ?", (cid,)).fetchone()
             have = {f for f in old_flags.split(",") if f}
@@ -859,7 +712,7 @@ def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id
                 (cat.color, ",".join(sorted(have)), cat.image, cid),
             )
         for name in plan.new_categories:
-            key = _slug(name)
+            key = slug(name)
             while key in keys:
                 key = key + "-2"
             keys.add(key)
@@ -868,10 +721,10 @@ def _apply(db: SqliteDatabase, plan: ImportPlan, member: HasRole | None, till_id
                 "INSERT INTO category (key, name, color, position, flags) VALUES (?, ?, '#888888', ?, '')",
                 (key, name, position),
             )
-            categories[_norm(name)] = int(cursor.lastrowid or 0)
+            categories[norm(name)] = int(cursor.lastrowid or 0)
 
         def category_id(row: ArticleRow) -> int:
-            return categories[_norm(row.category or DEFAULT_CATEGORY)]
+            return categories[norm(row.category or DEFAULT_CATEGORY)]
 
         conn.executemany(
             "INSERT INTO article (reference, name, category_id, vat_bp, price_cents, cost_cents, "

@@ -142,8 +142,8 @@ def _catalogue(args: argparse.Namespace, config: Config) -> int:
 
 
 def _uplink_run(till: Any) -> int:
-    from kiosk.uplink.outbox import install
     from kiosk.uplink.publisher import Publisher
+    from kiosk.uplink.wiring import install
 
     if not till.config.get("uplink.enabled"):
         print(

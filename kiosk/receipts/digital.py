@@ -7,6 +7,7 @@ journaled duplicate (« DUPLICATA n°k »), like a reprint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fiscal.duplicates import find_ticket, record_duplicate
 from kiosk.common.contact import RecipientError, mask, normalise_email, normalise_mobile
@@ -15,7 +16,9 @@ from kiosk.receipts.digital_outbox import EMAIL, SMS, ReceiptOutbox
 from kiosk.receipts.mailer import NOT_CONFIGURED, MailSettings, email_payload
 from kiosk.receipts.render import sale_receipt
 from kiosk.sale.checkout import CompletedSale
-from kiosk.till import Till
+
+if TYPE_CHECKING:
+    from kiosk.till import Till
 
 KIND_LABELS = {EMAIL: "e-mail", SMS: "SMS"}
 
@@ -67,10 +70,9 @@ def queue_receipt(
     else:
         payload = {"text": _sms_text(shop, sale), "receipt": receipt}
     request_id = ReceiptOutbox(till.db).request(kind, sale.number, address, payload)
-    if kind != EMAIL and till.config.get("uplink.enabled"):
-        from kiosk.uplink.sync import hand_over_sms
-
-        hand_over_sms(till)  # to the portal's SMS gateway, through the outbox; the number leaves the till
+    if kind != EMAIL:
+        for hand_over in till.sms_handovers:
+            hand_over()  # to the portal's SMS gateway, through the outbox; the number leaves the till
     return Queued(request_id, kind, sale.number, mask(address))
 
 

@@ -6,12 +6,16 @@ ticket signed by the holder. The slip says what to copy and leaves room for the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from drivers.printer import Columns, Document, Feed, Rule, Text
 from kiosk.common.money import format_eur
 from kiosk.receipts.digital import TicketNumberError, parse_ticket_number
 from kiosk.receipts.render import shop_header
 from kiosk.sale.checkout import CompletedSale
-from kiosk.till import Till
+
+if TYPE_CHECKING:
+    from kiosk.till import Till
 
 CARD_TENDERS = ("card",)
 

@@ -9,11 +9,73 @@ from collections.abc import Callable
 
 from peewee import SqliteDatabase
 
-from kiosk.store.models import MODELS, CreditNote, CreditNoteMove, PrintJob, ReturnedLine
+# The SQL each model-based migration created when it was released, frozen here: a later change to a
+# model (kiosk.store.models) or to another room's tables must not change what an old migration does.
+V1_BASE = (
+    'CREATE TABLE "category" ("id" INTEGER NOT NULL PRIMARY KEY, "key" VARCHAR(255) NOT NULL, "name" VARCHAR(255) NOT NULL, "color" VARCHAR(255) NOT NULL, "position" INTEGER NOT NULL, "flags" VARCHAR(255) NOT NULL)',
+    'CREATE UNIQUE INDEX "category_key" ON "category" ("key")',
+    'CREATE TABLE "article" ("id" INTEGER NOT NULL PRIMARY KEY, "reference" VARCHAR(255) NOT NULL, "name" VARCHAR(255) NOT NULL, "category_id" INTEGER NOT NULL, "vat_bp" INTEGER NOT NULL, "price_cents" INTEGER NOT NULL, "cost_cents" INTEGER, "sold_by_weight" INTEGER NOT NULL, "favourite" INTEGER NOT NULL, "archived" INTEGER NOT NULL, FOREIGN KEY ("category_id") REFERENCES "category" ("id") ON DELETE RESTRICT)',
+    'CREATE UNIQUE INDEX "article_reference" ON "article" ("reference")',
+    'CREATE INDEX "article_category_id" ON "article" ("category_id")',
+    'CREATE TABLE "barcode" ("code" VARCHAR(255) NOT NULL PRIMARY KEY, "article_id" INTEGER NOT NULL, FOREIGN KEY ("article_id") REFERENCES "article" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "barcode_article_id" ON "barcode" ("article_id")',
+    'CREATE TABLE "meta" ("key" VARCHAR(255) NOT NULL PRIMARY KEY, "value" TEXT NOT NULL)',
+    'CREATE TABLE "user" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, "role" VARCHAR(255) NOT NULL, "pin_hash" VARCHAR(255) NOT NULL, "failed_logins" INTEGER NOT NULL, "locked_until" VARCHAR(255), "active" INTEGER NOT NULL)',
+    'CREATE UNIQUE INDEX "user_name" ON "user" ("name")',
+)
+
+V3_PRINT_QUEUE = (
+    'CREATE TABLE "print_job" ("id" INTEGER NOT NULL PRIMARY KEY, "created_utc" VARCHAR(255) NOT NULL, "label" VARCHAR(255) NOT NULL, "data" BLOB NOT NULL, "state" VARCHAR(255) NOT NULL, "error" VARCHAR(255), "printed_utc" VARCHAR(255))',
+    'CREATE INDEX "printjob_state" ON "print_job" ("state")',
+)
+
+V4_LOYALTY = (
+    'CREATE TABLE "customer" ("id" INTEGER NOT NULL PRIMARY KEY, "phone" VARCHAR(255), "first_name" VARCHAR(255) NOT NULL, "last_name" VARCHAR(255) NOT NULL, "email" VARCHAR(255) NOT NULL, "birth_date" VARCHAR(255) NOT NULL, "address" TEXT NOT NULL, "consent_utc" VARCHAR(255), "consent_text" VARCHAR(255) NOT NULL, "created_utc" VARCHAR(255) NOT NULL, "last_visit_utc" VARCHAR(255), "erased_utc" VARCHAR(255))',
+    'CREATE UNIQUE INDEX "customer_phone" ON "customer" ("phone")',
+    'CREATE TABLE "card_token" ("token" VARCHAR(255) NOT NULL PRIMARY KEY, "customer_id" INTEGER NOT NULL, "masked_tail" VARCHAR(255) NOT NULL, "created_utc" VARCHAR(255) NOT NULL, FOREIGN KEY ("customer_id") REFERENCES "customer" ("id") ON DELETE CASCADE)',
+    'CREATE INDEX "cardtoken_customer_id" ON "card_token" ("customer_id")',
+    'CREATE TABLE "customer_sale" ("ticket" VARCHAR(255) NOT NULL PRIMARY KEY, "customer_id" INTEGER NOT NULL, "total_cents" INTEGER NOT NULL, "created_utc" VARCHAR(255) NOT NULL, FOREIGN KEY ("customer_id") REFERENCES "customer" ("id") ON DELETE RESTRICT)',
+    'CREATE INDEX "customersale_customer_id" ON "customer_sale" ("customer_id")',
+    'CREATE TABLE "loyalty_entry" ("id" VARCHAR(255) NOT NULL PRIMARY KEY, "customer_id" INTEGER NOT NULL, "programme" INTEGER, "kind" VARCHAR(255) NOT NULL, "kitty_cents" INTEGER NOT NULL, "stamps" INTEGER NOT NULL, "reward_cents" INTEGER NOT NULL, "ticket" VARCHAR(255) NOT NULL, "till" VARCHAR(255) NOT NULL, "created_utc" VARCHAR(255) NOT NULL, "note" VARCHAR(255) NOT NULL, FOREIGN KEY ("customer_id") REFERENCES "customer" ("id") ON DELETE RESTRICT)',
+    'CREATE INDEX "loyaltyentry_customer_id" ON "loyalty_entry" ("customer_id")',
+    'CREATE TABLE "loyalty_programme" ("id" INTEGER NOT NULL PRIMARY KEY, "kind" VARCHAR(255) NOT NULL, "name" VARCHAR(255) NOT NULL, "params" TEXT NOT NULL, "valid_from" VARCHAR(255) NOT NULL, "valid_to" VARCHAR(255) NOT NULL, "state" VARCHAR(255) NOT NULL, "created_utc" VARCHAR(255) NOT NULL)',
+    "CREATE INDEX loyalty_entry_customer ON loyalty_entry (customer_id)",
+    "CREATE INDEX customer_sale_customer ON customer_sale (customer_id)",
+    "CREATE TRIGGER loyalty_entry_no_update BEFORE UPDATE ON loyalty_entry BEGIN SELECT RAISE(ABORT, 'the loyalty ledger is append-only: add a correcting line'); END",
+    "CREATE TRIGGER loyalty_entry_no_delete BEFORE DELETE ON loyalty_entry BEGIN SELECT RAISE(ABORT, 'the loyalty ledger is append-only: add a correcting line'); END",
+)
+
+V6_CREDIT_NOTES = (
+    'CREATE TABLE "credit_note" ("id" INTEGER NOT NULL PRIMARY KEY, "number" VARCHAR(255) NOT NULL, "amount" INTEGER NOT NULL, "issued_utc" VARCHAR(255) NOT NULL, "expires" VARCHAR(255) NOT NULL, "ticket" VARCHAR(255) NOT NULL)',
+    'CREATE UNIQUE INDEX "creditnote_number" ON "credit_note" ("number")',
+    'CREATE TABLE "credit_note_move" ("id" INTEGER NOT NULL PRIMARY KEY, "credit_note_id" INTEGER NOT NULL, "kind" VARCHAR(255) NOT NULL, "amount" INTEGER NOT NULL, "ticket" VARCHAR(255) NOT NULL, "created_utc" VARCHAR(255) NOT NULL, FOREIGN KEY ("credit_note_id") REFERENCES "credit_note" ("id") ON DELETE RESTRICT)',
+    'CREATE INDEX "creditnotemove_credit_note_id" ON "credit_note_move" ("credit_note_id")',
+    'CREATE TABLE "returned_line" ("id" INTEGER NOT NULL PRIMARY KEY, "original" VARCHAR(255) NOT NULL, "line" INTEGER NOT NULL, "qty" VARCHAR(255) NOT NULL, "amount" INTEGER NOT NULL, "return_ticket" VARCHAR(255) NOT NULL)',
+    'CREATE INDEX "returnedline_original" ON "returned_line" ("original")',
+    "CREATE TRIGGER credit_note_no_update BEFORE UPDATE ON credit_note BEGIN SELECT RAISE(ABORT, 'credit_note is append-only'); END",
+    "CREATE TRIGGER credit_note_no_delete BEFORE DELETE ON credit_note BEGIN SELECT RAISE(ABORT, 'credit_note is append-only'); END",
+    "CREATE TRIGGER credit_note_move_no_update BEFORE UPDATE ON credit_note_move BEGIN SELECT RAISE(ABORT, 'credit_note_move is append-only'); END",
+    "CREATE TRIGGER credit_note_move_no_delete BEFORE DELETE ON credit_note_move BEGIN SELECT RAISE(ABORT, 'credit_note_move is append-only'); END",
+    "CREATE TRIGGER returned_line_no_update BEFORE UPDATE ON returned_line BEGIN SELECT RAISE(ABORT, 'returned_line is append-only'); END",
+    "CREATE TRIGGER returned_line_no_delete BEFORE DELETE ON returned_line BEGIN SELECT RAISE(ABORT, 'returned_line is append-only'); END",
+)
+
+V10_UPLINK_OUTBOX = (
+    "CREATE TABLE outbox ( seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, schema INTEGER NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE TABLE outbox_state ( id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL, acked_seq INTEGER NOT NULL)",
+    "INSERT INTO outbox_state (id, last_seq, acked_seq) VALUES (1, 0, 0)",
+    "CREATE TABLE fleet_nonce (nonce TEXT PRIMARY KEY, expires TEXT NOT NULL)",
+    "CREATE TABLE inbound_applied (event_id TEXT PRIMARY KEY, type TEXT NOT NULL, applied_at TEXT NOT NULL)",
+)
+
+
+def _run(db: SqliteDatabase, statements: tuple[str, ...]) -> None:
+    for statement in statements:
+        db.execute_sql(statement)
 
 
 def _v1_base(db: SqliteDatabase) -> None:
-    db.create_tables(MODELS)
+    _run(db, V1_BASE)
 
 
 def _v2_article_search(db: SqliteDatabase) -> None:
@@ -42,21 +104,12 @@ def _v2_article_search(db: SqliteDatabase) -> None:
 
 
 def _v3_print_queue(db: SqliteDatabase) -> None:
-    db.create_tables([PrintJob])
+    _run(db, V3_PRINT_QUEUE)
 
 
 def _v4_loyalty(db: SqliteDatabase) -> None:
     """Customers and the loyalty ledger; the ledger is append-only (balances are sums of its lines)."""
-    from kiosk.store.loyalty_models import LOYALTY_MODELS
-
-    db.create_tables(LOYALTY_MODELS)
-    db.execute_sql("CREATE INDEX loyalty_entry_customer ON loyalty_entry (customer_id)")
-    db.execute_sql("CREATE INDEX customer_sale_customer ON customer_sale (customer_id)")
-    for action in ("UPDATE", "DELETE"):
-        db.execute_sql(
-            f"CREATE TRIGGER loyalty_entry_no_{action.lower()} BEFORE {action} ON loyalty_entry BEGIN "
-            "SELECT RAISE(ABORT, 'the loyalty ledger is append-only: add a correcting line'); END"
-        )
+    _run(db, V4_LOYALTY)
 
 
 def _v5_receipt_requests(db: SqliteDatabase) -> None:
@@ -82,16 +135,7 @@ def _v5_receipt_requests(db: SqliteDatabase) -> None:
 
 def _v6_credit_notes(db: SqliteDatabase) -> None:
     """Credit notes with their append-only moves, and the lines taken back by returns."""
-    db.create_tables([CreditNote, CreditNoteMove, ReturnedLine])
-    for table in ("credit_note", "credit_note_move", "returned_line"):
-        db.execute_sql(
-            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-        )
-        db.execute_sql(
-            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-        )
+    _run(db, V6_CREDIT_NOTES)
 
 
 def _v7_cash_control(db: SqliteDatabase) -> None:
@@ -163,10 +207,7 @@ def _v9_stock_variants(db: SqliteDatabase) -> None:
 
 def _v10_uplink_outbox(db: SqliteDatabase) -> None:
     """The uplink's outbox (events sent to the portal), fleet command nonces, inbound events applied."""
-    from kiosk.uplink.outbox import CREATE_SQL
-
-    for statement in CREATE_SQL:
-        db.execute_sql(statement)
+    _run(db, V10_UPLINK_OUTBOX)
 
 
 MIGRATIONS: list[Callable[[SqliteDatabase], None]] = [

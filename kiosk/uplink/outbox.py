@@ -21,7 +21,6 @@ from fiscal.journal import ARCHIVE, CLOSURE, JET, TRAINING, Record, transaction
 
 if TYPE_CHECKING:
     from kiosk.sale.checkout import CompletedSale
-    from kiosk.till import Till
 
 SCHEMA_VERSION = 1
 
@@ -201,16 +200,3 @@ def record_event(conn: sqlite3.Connection, record: Record) -> None:
             "body": record.data(),
         },
     )
-
-
-def install(till: Till) -> None:
-    """Register the outbox on the till's checkout and fiscal ledger (only when the uplink is enabled)."""
-    if sale_event not in till.checkout.listeners:
-        till.checkout.listeners.append(sale_event)
-    if record_event not in till.ledger.observers:
-        till.ledger.observers.append(record_event)
-    from kiosk.uplink.sync import (
-        install_sync,  # stock movements and loyalty lines, shared with the shop's tills
-    )
-
-    install_sync(till)

@@ -42,3 +42,19 @@ def test_newer_schema_is_refused_in_french(tmp_path: Path) -> None:
     with pytest.raises(NewerSchemaError, match="mettez la caisse à jour"):
         migrate(db)
     db.close()
+
+
+def test_frozen_migrations_create_every_column_the_models_use(tmp_path) -> None:
+    """Migrations hold the SQL of their version; a model that gains a field needs a new migration, or
+    the till would fail on that column in the shop, not here."""
+    from kiosk.store import models
+    from kiosk.store.loyalty_models import LOYALTY_MODELS
+
+    db = open_database(tmp_path / "kiosk.sqlite")
+    every_model = {*models.MODELS, models.PrintJob, models.CreditNote, models.CreditNoteMove}
+    every_model |= {models.ReturnedLine, *LOYALTY_MODELS}
+    for model in every_model:
+        table = model._meta.table_name
+        columns = {row[1] for row in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall()}
+        wanted = {field.column_name for field in model._meta.sorted_fields}
+        assert wanted <= columns, f"{table}: no migration creates {sorted(wanted - columns)}"

@@ -14,9 +14,9 @@ from kiosk.store import Article
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
 from kiosk.ui.dialogs.basic import ManagerPinDialog
+from kiosk.ui.menu import MENU
 from kiosk.ui.screens.catalogue_file import CatalogueFileScreen
 from kiosk.ui.screens.catalogue_screens import ArticleForm, CatalogueScreen, ProductSheet
-from kiosk.ui.screens.menu import MENU
 from kiosk.ui.screens.sale import SaleScreen
 from kiosk.ui.screens.stock_screens import InventoryScreen
 from tests.support.ui import basket_rows, scannable

@@ -15,7 +15,7 @@ from drivers.payment import SimulatedTerminal
 from kiosk.common.money import format_eur
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
-from kiosk.ui.screens.menu import MENU
+from kiosk.ui.menu import MENU
 from kiosk.ui.screens.payment import PaymentScreen
 from kiosk.ui.screens.receipt import ReceiptScreen
 from kiosk.ui.screens.sale import SaleScreen

@@ -15,8 +15,8 @@ from kiosk.sale.checkout import Tender
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
 from kiosk.ui.dialogs.basic import CardOutcomeDialog, ManagerPinDialog
+from kiosk.ui.menu import MENU
 from kiosk.ui.screens.discount import DiscountDialog
-from kiosk.ui.screens.menu import MENU
 from kiosk.ui.screens.payment import PaymentScreen
 from kiosk.ui.screens.refund import RefundScreen
 from kiosk.ui.screens.sale import SaleScreen

@@ -13,9 +13,9 @@ from kiosk.store import Article
 from kiosk.till import Till
 from kiosk.ui.app import KioskApp
 from kiosk.ui.dialogs.basic import ManagerPinDialog
+from kiosk.ui.menu import MENU
 from kiosk.ui.screens.cash import AmountDialog, CashCountScreen
 from kiosk.ui.screens.login import LoginScreen
-from kiosk.ui.screens.menu import MENU
 from kiosk.ui.screens.parked import ParkDialog, ParkedListScreen
 from kiosk.ui.screens.reports import ReportsScreen
 from kiosk.ui.screens.sale import SaleScreen

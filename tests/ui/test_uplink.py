@@ -8,7 +8,8 @@ from pathlib import Path
 from textual.widgets import Static
 
 from kiosk.ui.app import KioskApp
-from kiosk.ui.screens.menu import MENU, MenuScreen
+from kiosk.ui.menu import MENU
+from kiosk.ui.screens.menu import MenuScreen
 from kiosk.ui.screens.uplink import UplinkDialog
 from kiosk.uplink import outbox
 from kiosk.uplink.ingest import Ingest, open_store

@@ -355,18 +355,3 @@ def count_cash(screen: SaleScreen) -> None:
         )
 
     screen.app.push_screen(CashCountScreen(screen.member), done)
-
-
-def _register() -> None:
-    from kiosk.ui.screens.menu import MENU, MenuEntry
-
-    MENU.extend(
-        [
-            MenuEntry("float", "Fond de caisse", declare_float, "début de journée"),
-            MenuEntry("cash-move", "Entrée / sortie d'espèces", cash_movement, "responsable"),
-            MenuEntry("cash-count", "Comptage de caisse", count_cash, "fin de journée"),
-        ]
-    )
-
-
-_register()

@@ -21,7 +21,6 @@ from kiosk.staff.service import StaffMember
 from kiosk.ui.dialogs.basic import ManagerPinDialog
 from kiosk.ui.screens.catalogue_file import CatalogueFileScreen
 from kiosk.ui.screens.catalogue_screens import CatalogueScreen, ProductSheet, VariantDialog
-from kiosk.ui.screens.menu import MENU, MenuEntry
 from kiosk.ui.screens.stock_screens import InventoryScreen, StockScreen
 from kiosk.ui.widgets.keys import TouchKey
 
@@ -126,23 +125,23 @@ def _open(screen: SaleScreen, action: str, make: Callable[[StaffMember], ModalSc
     _as_manager(screen, action, then)
 
 
-def _catalogue(screen: SaleScreen) -> None:
+def catalogue(screen: SaleScreen) -> None:
     _open(screen, "Gérer le catalogue", CatalogueScreen)
 
 
-def _catalogue_file(screen: SaleScreen) -> None:
+def catalogue_file(screen: SaleScreen) -> None:
     _open(screen, "Importer ou exporter le catalogue", CatalogueFileScreen)
 
 
-def _stock(screen: SaleScreen) -> None:
+def stock(screen: SaleScreen) -> None:
     _open(screen, "Gérer le stock", StockScreen)
 
 
-def _inventory(screen: SaleScreen) -> None:
+def inventory(screen: SaleScreen) -> None:
     _open(screen, "Inventaire", InventoryScreen)
 
 
-def _product_sheet(screen: SaleScreen) -> None:
+def product_sheet(screen: SaleScreen) -> None:
     """The sheet of the article highlighted in the search results, else of the basket's selected line."""
     results = screen.query_one("#results", OptionList)
     article_id: int | None = None
@@ -156,14 +155,3 @@ def _product_sheet(screen: SaleScreen) -> None:
         )
         return
     screen.app.push_screen(ProductSheet(article_id))
-
-
-MENU.extend(
-    [
-        MenuEntry("product_sheet", "Fiche article", _product_sheet, "article cherché ou ligne"),
-        MenuEntry("stock", "Stock, mouvements et alertes", _stock, "responsable"),
-        MenuEntry("inventory", "Inventaire (comptage)", _inventory, "responsable"),
-        MenuEntry("catalogue", "Catalogue : articles et catégories", _catalogue, "responsable"),
-        MenuEntry("catalogue_file", "Catalogue : import / export Excel", _catalogue_file, "responsable"),
-    ]
-)

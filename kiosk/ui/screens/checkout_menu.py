@@ -7,9 +7,6 @@ from typing import TYPE_CHECKING
 from kiosk.common.money import format_eur
 from kiosk.sale.credit_notes import CreditNoteView
 from kiosk.ui.dialogs.code import CodeDialog
-from kiosk.ui.screens.discount import change_price, discount_line, discount_ticket
-from kiosk.ui.screens.menu import MENU, MenuEntry
-from kiosk.ui.screens.refund import exchange_ticket, refund_ticket
 
 if TYPE_CHECKING:
     from kiosk.ui.screens.sale import SaleScreen
@@ -37,15 +34,3 @@ def credit_note_balance(screen: SaleScreen) -> None:
     screen.app.push_screen(
         CodeDialog("Consulter un avoir", "Scannez l'avoir ou saisissez son numéro", resolve), shown
     )
-
-
-MENU.extend(
-    [
-        MenuEntry("discount-line", "Remise sur la ligne", discount_line, "responsable au-delà du seuil"),
-        MenuEntry("discount-ticket", "Remise sur le ticket", discount_ticket, "responsable au-delà du seuil"),
-        MenuEntry("price", "Modifier le prix de la ligne", change_price, "responsable"),
-        MenuEntry("refund", "Rembourser / annuler un ticket", refund_ticket, "responsable"),
-        MenuEntry("exchange", "Échange", exchange_ticket, "responsable"),
-        MenuEntry("credit-note", "Consulter un avoir", credit_note_balance),
-    ]
-)

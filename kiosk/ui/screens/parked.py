@@ -220,17 +220,3 @@ def resume(screen: SaleScreen) -> None:
         screen.say(message, error=bool(notes))
 
     screen.app.push_screen(ParkedListScreen(parked, screen.member), chosen)
-
-
-def _register() -> None:
-    from kiosk.ui.screens.menu import MENU, MenuEntry
-
-    MENU.extend(
-        [
-            MenuEntry("park", "Mettre en attente", park, "nommer la vente"),
-            MenuEntry("parked", "Tickets en attente", resume, "reprendre une vente"),
-        ]
-    )
-
-
-_register()

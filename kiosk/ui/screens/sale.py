@@ -41,6 +41,7 @@ from kiosk.ui.dialogs.basic import (
     QuantityDialog,
     UnknownCodeDialog,
 )
+from kiosk.ui.menu import MENU
 from kiosk.ui.screens.catalogue_menu import after_sale, choose_variant, refresh_stock_badge
 from kiosk.ui.screens.menu import MenuEntry, MenuScreen
 from kiosk.ui.screens.payment import PaymentOutcome, PaymentScreen
@@ -424,7 +425,7 @@ class SaleScreen(Screen[None]):
             if entry is not None:
                 entry.run(self)
 
-        self.app.push_screen(MenuScreen(), chosen)
+        self.app.push_screen(MenuScreen(MENU), chosen)
 
     def _step_from_button(self, step: int) -> None:
         index = self._selected()

@@ -389,21 +389,3 @@ def switch_user(screen: SaleScreen) -> None:
 
 def history(screen: SaleScreen) -> None:
     screen.app.push_screen(HistoryScreen(screen.member))
-
-
-def _register() -> None:
-    from kiosk.ui.screens.menu import MENU, MenuEntry
-
-    MENU.extend(
-        [
-            MenuEntry("history", "Mes ventes", history, "historique du jour"),
-            MenuEntry(
-                "switch-user", "Changer d'utilisateur", switch_user, "la vente en cours est mise en attente"
-            ),
-            MenuEntry("my-pin", "Changer mon code PIN", change_my_pin),
-            MenuEntry("users", "Utilisateurs", users, "responsable"),
-        ]
-    )
-
-
-_register()

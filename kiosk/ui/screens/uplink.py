@@ -10,8 +10,6 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from kiosk.ui.screens.menu import MENU, MenuEntry
-
 if TYPE_CHECKING:
     from kiosk.ui.screens.sale import SaleScreen
     from kiosk.uplink.publisher import Publisher
@@ -100,8 +98,5 @@ class UplinkDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
-def _show(screen: SaleScreen) -> None:
+def show(screen: SaleScreen) -> None:
     screen.app.push_screen(UplinkDialog())
-
-
-MENU.append(MenuEntry("uplink", "Envoi au portail", _show, "état"))

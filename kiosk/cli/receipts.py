@@ -21,10 +21,7 @@ def run(till, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
 def _reprint(till, number: str) -> int:  # type: ignore[no-untyped-def]
     import getpass
 
-    from fiscal.duplicates import record_duplicate
     from fiscal.journal import FiscalError
-    from kiosk.receipts.render import sale_receipt
-    from kiosk.sale.checkout import CompletedSale
 
     digits = number.rsplit("-", 1)[-1]
     if not digits.isdigit():
@@ -32,20 +29,14 @@ def _reprint(till, number: str) -> int:  # type: ignore[no-untyped-def]
             f"Numéro de ticket invalide « {number} » : tapez par exemple 42 ou T01-000042.", file=sys.stderr
         )
         return 2
+    from kiosk.after_sale import AfterSale, Devices
+
+    after_sale = AfterSale(till, Devices.inline(till, say=lambda line: print(line, file=sys.stderr)))
     try:
-        ticket, _, copy = record_duplicate(
-            till.ledger, till.db.connection(), int(digits), f"ssh:{getpass.getuser()}"
-        )
+        print(after_sale.reprint(int(digits), f"ssh:{getpass.getuser()}"))
     except FiscalError as exc:
         print(exc, file=sys.stderr)
         return 1
-    rendered = till.render(sale_receipt(till.config, CompletedSale.from_record(ticket), duplicate=copy))
-    print(rendered.text)
-    from drivers.printer import PrinterError
-
-    try:
-        till.printer.print_bytes(rendered.data)
-    except PrinterError as exc:
-        print(exc, file=sys.stderr)
+    if till.print_queue.paused_reason:
         return 1
     return 0

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from kiosk.after_sale import AfterSale, QuietDevices
 from kiosk.common.money import format_eur
 from kiosk.sale.basket import Basket, Discount
 from kiosk.sale.checkout import CompletedSale, cash_payment
@@ -125,6 +126,7 @@ def simulate_sales(
     sold: list[CompletedSale] = []
     notes: list[str] = []
     waiting: list[int] = []  # parked sales, resumed a few customers later
+    after_sale = AfterSale(till, QuietDevices().devices())  # no drawer pulse, no paper: a simulation
     programme = till.loyalty.programme()
     members = (
         [c.id for c in till.customers.search("", limit=1000)]
@@ -152,8 +154,8 @@ def simulate_sales(
             tenders, change = _pay(till, basket, rng, notes)
             done = till.checkout.complete(basket, tenders, change, cashier)
             sold.append(done)
-            if members and not till.checkout.training and rng.randrange(10) < 3:  # a loyalty member
-                till.loyalty.attach(rng.choice(members), done.number, done.total, done.body, done.when)
+            member = rng.choice(members) if members and rng.randrange(10) < 3 else None  # a loyalty member
+            after_sale.settle(done, customer_id=member)
             notes += [number for number, _, _ in done.issued_credit_notes()]  # the rest of a credit note
         summary.tickets += 1
         summary.total += done.total

@@ -19,6 +19,7 @@ from drivers.errors import DeviceError
 from drivers.printer import PrinterError
 from drivers.scanner import ScanResult
 from fiscal.timeutil import parse_utc
+from kiosk.after_sale import AfterSale, Devices
 from kiosk.staff.service import StaffMember
 from kiosk.till import Till
 from kiosk.ui.dialogs.basic import ManagerPinDialog
@@ -44,6 +45,8 @@ class KioskApp(App[None]):
         self._display_wanted: tuple[str, str] | None = None
         self._display_shown: tuple[str, str] | None = ("", "")
         self._display_lock = threading.Lock()
+        # after each sale: drawer, display, credit notes, loyalty, receipt, through the app's workers
+        self.after_sale = AfterSale(till, Devices(self.open_drawer, self.show_on_display, self.print_receipt))
         self.receipt_mail = ReceiptMailPump(self)  # receipts by e-mail: retried until sent
         self.uplink: Publisher | None = None
         self.uplink_note = ""  # e.g. « PORTAIL HORS LIGNE : 12 en attente » (kiosk/ui/screens/uplink.py)

@@ -16,14 +16,12 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Digits, Input, Label, Static
 
-from drivers.display import change_lines, item_lines
+from drivers.display import item_lines
 from drivers.payment import NoTerminal, PaymentResult
 from fiscal.journal import ClockWentBack, FiscalError
+from kiosk.after_sale import Attached, LoyaltyRefused
 from kiosk.common.money import AmountError, format_eur, parse_amount
-from kiosk.loyalty.directory import CustomerError
-from kiosk.loyalty.service import LoyaltyError
 from kiosk.receipts.manual import card_amount
-from kiosk.receipts.render import credit_note_receipt, sale_receipt
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import CompletedSale, PaymentError, Tender
 from kiosk.sale.credit_notes import CreditNoteView
@@ -435,18 +433,15 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         self.query_one("#ticket-print", Button).focus()
         for button in self.query("#tenders Button"):
             button.display = False
-        if self.sale.opens_drawer:
-            self.kiosk.open_drawer()
-        if self.sale.paid_cash:
-            self.kiosk.show_on_display(*change_lines(format_eur(self.sale.change)))
-        for (
-            number,
-            amount,
-            expires,
-        ) in self.sale.issued_credit_notes():  # the customer's money: always printed
-            doc = credit_note_receipt(self.kiosk.till.config, self.sale, number, amount, expires)
-            self.kiosk.print_receipt(f"Avoir {number}", self.kiosk.till.render(doc).data)
-        self.loyalty_after_sale()
+        try:
+            attached = self.kiosk.after_sale.settle(self.sale, self.customer_id, self.card_pan or "")
+        except LoyaltyRefused as exc:
+            self.query_one("#loyalty-status", Static).update(Content(str(exc)))
+            attached = None
+        if self.kiosk.till.checkout.training:
+            self.query_one("#ticket-loyalty-row").display = False
+        elif attached is not None:
+            self.attached(attached)
         if self.kiosk.till.config.get("receipt.auto_print"):
             self.action_print_ticket()
 
@@ -510,11 +505,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
 
     def card_resolved(self, paid: bool | None, amount: int) -> None:
         """The cashier read the terminal: journal the decision, then take the card or keep the basket."""
-        self.kiosk.till.ledger.record_event(
-            self.kiosk.till.db.connection(),
-            "CARD_OUTCOME_RESOLVED",
-            {"amount": amount, "paid": bool(paid), "user": self.member.name},
-        )
+        self.kiosk.after_sale.card_outcome_resolved(amount, bool(paid), self.member.name)
         self.query_one("#pay-entry").display = True
         if paid:
             self.take(self.card_kind, amount)
@@ -562,60 +553,33 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
 
         self.app.push_screen(ConfirmDialog(question), consent)
 
-    def loyalty_after_sale(self) -> None:
-        """The sale goes to the customer chosen while paying, or to the one its card is linked to."""
-        till = self.kiosk.till
-        if till.checkout.training or self.sale is None:
-            self.query_one("#ticket-loyalty-row").display = False
-            return
-        customer = self.customer_id
-        recognised = False
-        if customer is None and self.card_pan:
-            found = till.customers.by_card(self.card_pan)
-            customer, recognised = (found.id, True) if found is not None else (None, False)
-        if customer is not None:
-            self.attach(customer, recognised)
-
     def _attach_chosen(self, customer_id: int | None) -> None:
         if customer_id is not None:
-            self.attach(customer_id, recognised=False)
+            self.attach(customer_id)
 
-    def attach(self, customer_id: int, recognised: bool) -> None:
-        till = self.kiosk.till
+    def attach(self, customer_id: int) -> None:
         assert self.sale is not None
-        status = self.query_one("#loyalty-status", Static)
         try:
-            summary = till.loyalty.attach(
-                customer_id, self.sale.number, self.sale.total, self.sale.body, self.sale.when
-            )
-        except LoyaltyError as exc:
-            status.update(Content(str(exc)))
+            attached = self.kiosk.after_sale.attach(self.sale, customer_id, self.card_pan or "")
+        except LoyaltyRefused as exc:
+            self.query_one("#loyalty-status", Static).update(Content(str(exc)))
             return
-        self.customer_id = customer_id
-        name = till.customers.get(customer_id).display_name
-        said = [f"Client reconnu par sa carte : {name}" if recognised else f"Vente rattachée à {name}"]
-        if self.card_pan and not recognised:
-            try:
-                till.customers.link_card(customer_id, self.card_pan)
-                said.append(f"carte •••• {self.card_pan[-4:]} liée")
-            except CustomerError:
-                pass  # linked to someone else, or no usable number: the sale is attached all the same
-        if summary is not None:
-            self.loyalty_lines = summary.receipt_lines()
-            said.append(" ; ".join(self.loyalty_lines[1:]))
-            if summary.full:
-                self.app.bell()
-        status.update(Content(" — ".join(said)))
+        self.attached(attached)
+
+    def attached(self, attached: Attached) -> None:
+        self.customer_id = attached.customer_id
+        self.loyalty_lines = list(attached.receipt_lines)
+        if attached.full:
+            self.app.bell()
+        self.query_one("#loyalty-status", Static).update(Content(attached.said))
         self.query_one("#ticket-loyalty", Button).display = False
 
     # -- receipt ---------------------------------------------------------------------------------
     def action_print_ticket(self) -> None:
         if self.sale is None:
             return
-        receipt = sale_receipt(self.kiosk.till.config, self.sale, loyalty=self.loyalty_lines)
-        rendered = self.kiosk.till.render(receipt)
-        self.kiosk.print_receipt(f"Ticket {self.sale.number}", rendered.data)
-        self.dismiss(PaymentOutcome(self.sale, rendered.text))
+        text = self.kiosk.after_sale.print_receipt(self.sale, tuple(self.loyalty_lines))
+        self.dismiss(PaymentOutcome(self.sale, text))
 
     def action_no_ticket(self) -> None:
         if self.sale is not None:

@@ -26,7 +26,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from drivers.display import item_lines, thanks_lines, total_lines
+from drivers.display import item_lines, total_lines
 from drivers.scale import NoScale, ScaleError
 from kiosk.catalogue.articles import ArticleView
 from kiosk.catalogue.barcode import BarcodeError
@@ -448,7 +448,7 @@ class SaleScreen(Screen[None]):
                 sale = outcome.sale
                 after_sale(self, sale)
                 self.say(f"Ticket {sale.number} enregistré : {format_eur(sale.total)}. Client suivant.")
-                self.kiosk.show_on_display(*thanks_lines(self.kiosk.till.config.get("shop.name")))
+                self.kiosk.after_sale.thanks()
                 self.kiosk.collect_garbage()  # a quiet moment: the customer is leaving
                 if outcome.receipt_text is not None:
                     self.app.push_screen(ReceiptScreen(outcome.receipt_text, sale.number))

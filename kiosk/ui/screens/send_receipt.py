@@ -18,9 +18,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from fiscal.journal import FiscalError
-from kiosk.receipts.digital import Queued, queue_receipt, resend_receipt
+from kiosk.receipts.digital import Queued, resend_receipt
 from kiosk.receipts.digital_outbox import EMAIL, SMS
-from kiosk.receipts.manual import manual_slip, manual_slip_for
+from kiosk.receipts.manual import manual_slip_for
 from kiosk.sale.checkout import CompletedSale
 from kiosk.ui.screens.receipt import ReceiptScreen
 from kiosk.ui.widgets.keys import TouchKey
@@ -178,7 +178,7 @@ def offer_digital_receipt(app: KioskApp, sale: CompletedSale, kind: str, then: C
     """After payment: ask the address (kind email) or number (sms), queue it, then `then()`."""
 
     def submit(_ticket: str, recipient: str) -> str:
-        return confirmation(queue_receipt(app.till, sale, kind, recipient))
+        return confirmation(app.after_sale.send_receipt(sale, kind, recipient))
 
     title = f"Ticket {sale.number} par {'e-mail' if kind == EMAIL else 'SMS'}"
     app.push_screen(SendReceiptDialog(title, submit, kind), lambda message: _after_queued(app, message, then))
@@ -186,9 +186,7 @@ def offer_digital_receipt(app: KioskApp, sale: CompletedSale, kind: str, then: C
 
 def print_manual_slip(app: KioskApp, sale: CompletedSale) -> None:
     """Print the handwritten-ticket model of a card payment and show it (what to copy on paper)."""
-    rendered = app.till.render(manual_slip(app.till, sale))
-    app.print_receipt(f"Ticket manuel {sale.number}", rendered.data)
-    app.push_screen(ReceiptScreen(rendered.text, f"manuel {sale.number}"))
+    app.push_screen(ReceiptScreen(app.after_sale.print_manual_slip(sale), f"manuel {sale.number}"))
 
 
 # -- F1 menu entries ----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from drivers.scale import Scale, open_scale
 from drivers.scanner import Scanner, ScanResult, open_scanners
 from fiscal.anchor import Anchor
 from fiscal.archive import ArchiveInfo, build_archive
-from fiscal.closures import DAY
+from fiscal.closures import DAY, close_day
 from fiscal.journal import ARCHIVE, JET, JOURNAL_LABELS, FiscalLedger, heads, transaction
 from fiscal.keys import (
     create_key,
@@ -36,7 +36,7 @@ from fiscal.keys import (
     load_or_create_key,
     pending_key_path,
 )
-from fiscal.reports import PeriodReport
+from fiscal.reports import PeriodReport, x_report, z_report_from_record
 from kiosk import __version__
 from kiosk.catalogue.articles import Catalogue
 from kiosk.catalogue.stock import StockService
@@ -251,6 +251,19 @@ class Till:
         if report.kind != DAY:
             return ""
         return self.cash.report_section(date.fromisoformat(report.start), live=report.report == "X")
+
+    def x_report(self) -> PeriodReport:
+        """Today's X report (any time, nothing signed)."""
+        return x_report(self.ledger, self.db.connection(), self.clock().date())
+
+    def close_today(self, by: str) -> PeriodReport:
+        """Today's Z: the signed DAY closure and who closed it (JET DAY_CLOSED_BY), in one transaction."""
+        conn = self.db.connection()
+        with transaction(conn):
+            record = close_day(self.ledger, conn, self.clock().date(), force_today=True)
+            self.ledger.record_event(conn, "DAY_CLOSED_BY", {"user": by})
+        self.ledger.anchor_heads(conn)
+        return z_report_from_record(record)
 
     @property
     def archive_dir(self) -> Path:

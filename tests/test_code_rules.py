@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,14 @@ def test_domain_and_drivers_never_import_the_ui() -> None:
     assert not {m for m in modules if m.startswith("kiosk.ui")}
     drivers = _imported_modules("import sys, drivers.printer, drivers.drawer; print(' '.join(sys.modules))")
     assert not {m for m in drivers if m == "kiosk" or m.startswith(("kiosk.", "fiscal"))}
+
+
+def test_screens_call_services_never_the_journal_or_sql() -> None:
+    """NF525 records and SQL are the services' business: a screen that wrote them directly would
+    escape the checks (transactions, permissions, anchor) the services apply."""
+    offenders = []
+    for path in sorted((ROOT / "kiosk" / "ui").rglob("*.py")):
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if re.search(r"ledger\.(record_event|append)\(|\.execute_sql\(|\.executemany?\(", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []

@@ -8,9 +8,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from peewee import SqliteDatabase
+from peewee import SqliteDatabase, fn
 
 from kiosk.catalogue.barcode import PLU_PREFIX, compile_layouts, parse_barcode
 from kiosk.staff.permissions import require
@@ -162,6 +162,17 @@ class Catalogue:
 
     def categories(self) -> list[CategoryView]:
         return [CategoryView(c.key, c.name, c.color) for c in Category.select().order_by(Category.position)]
+
+    def active_counts(self) -> dict[str, int]:
+        """Active articles per category key (a category with none is absent)."""
+        query = (
+            Category.select(Category.key, fn.COUNT(Article.id).alias("n"))
+            .join(Article)
+            .where(Article.archived == False)  # noqa: E712
+            .group_by(Category.key)
+        )
+        rows = cast("Iterable[tuple[str, int]]", query.tuples())
+        return {str(key): int(n) for key, n in rows}
 
     def favourites(self) -> dict[str, list[ArticleView]]:
         """Favourite articles grouped by category key, in category order then name."""

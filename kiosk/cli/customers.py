@@ -54,10 +54,7 @@ def run(till: Till, args: argparse.Namespace) -> int:
                 print(f"{customer.id:>6}  {display_phone(customer.phone):<16} {customer.display_name}")
             return 0
         if args.action == "export":
-            data, text = till.customers.export(args.id)
-            till.ledger.record_event(
-                till.db.connection(), "CUSTOMER_EXPORTED", {"customer": args.id, "by": by}
-            )
+            data, text = till.customers.export(args.id, by=by)
             print(dumps(data) if args.format == "json" else text, end="" if args.format == "text" else "\n")
             return 0
         if args.action == "erase":

@@ -298,8 +298,12 @@ class CustomerDirectory:
         }
 
     # -- RGPD -------------------------------------------------------------------------------------
-    def export(self, customer_id: int) -> tuple[dict[str, Any], str]:
-        """Everything held on a customer: (JSON-able data, readable French text) — the right of access."""
+    def export(self, customer_id: int, by: str) -> tuple[dict[str, Any], str]:
+        """Everything held on a customer: (JSON-able data, readable French text) — the right of access;
+        who asked is journaled (JET CUSTOMER_EXPORTED)."""
+        self.ledger.record_event(
+            self.db.connection(), "CUSTOMER_EXPORTED", {"customer": customer_id, "by": by}
+        )
         sheet = self.sheet(customer_id, history=10_000)
         customer: CustomerView = sheet["customer"]
         row = Customer.get_by_id(customer_id)

@@ -100,6 +100,12 @@ class CashService:
         self.ledger = ledger
         self.clock = clock
 
+    def drawer_without_sale(self, user: str, authorised_by: str) -> None:
+        """Opening the drawer outside a sale is journaled (NF525 JET DRAWER_NO_SALE) before it opens."""
+        self.ledger.record_event(
+            self.db.connection(), "DRAWER_NO_SALE", {"user": user, "authorised_by": authorised_by}
+        )
+
     def _require(self, member: StaffMember, permission: str, act: str) -> None:
         """require(), with the refusal journaled (JET PERMISSION_DENIED)."""
         try:

@@ -173,6 +173,16 @@ class CheckoutService:
         self.max_discount_percent = 10  # discounts above this % need a manager's PIN
         self.meal_voucher_max = 2500  # cents of meal vouchers accepted per ticket
 
+    def set_training(self, on: bool, user: str, authorised_by: str) -> None:
+        """Training mode: fictitious tickets in their own journal, never in the grand totals (NF525);
+        each switch is journaled (JET TRAINING_ON / TRAINING_OFF)."""
+        self.training = on
+        self.ledger.record_event(
+            self.db.connection(),
+            "TRAINING_ON" if on else "TRAINING_OFF",
+            {"user": user, "authorised_by": authorised_by},
+        )
+
     def configure(self, config: Any) -> None:
         """The checkout's settings from the till's configuration (kiosk.config.Config)."""
         self.max_discount_percent = config.get("discounts.max_percent_without_manager", 10)

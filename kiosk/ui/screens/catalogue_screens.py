@@ -368,19 +368,14 @@ class CatalogueScreen(ModalScreen[None]):
         if self.showing_categories:
             for label in ("Catégorie", "Couleur", "Options", "Articles"):
                 table.add_column(label)
-            counts = dict(
-                self.kiosk.till.db.execute_sql(
-                    "SELECT category_id, COUNT(*) FROM article WHERE archived = 0 GROUP BY category_id"
-                ).fetchall()
-            )
-            ids = dict(self.kiosk.till.db.execute_sql("SELECT key, id FROM category").fetchall())
+            counts = self.kiosk.till.catalogue.active_counts()
             for category in self.kiosk.till.catalogue.categories():
                 flags = self.editor.category_flags(category.key)
                 table.add_row(
                     Text(category.name),
                     Text(category.color, style=f"on {category.color}"),
                     Text(", ".join(CATEGORY_FLAGS[f] for f in sorted(flags) if f in CATEGORY_FLAGS)),
-                    Text(str(counts.get(ids[category.key], 0))),
+                    Text(str(counts.get(category.key, 0))),
                     key=category.key,
                 )
             return

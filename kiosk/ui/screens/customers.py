@@ -313,15 +313,12 @@ class CustomerSheetScreen(ModalScreen[None]):
 
     def export(self, manager: StaffMember) -> None:
         till = _kiosk(self).till
-        data, text = till.customers.export(self.customer_id)
+        data, text = till.customers.export(self.customer_id, by=manager.name)
         out = till.data_dir / "exports"
         out.mkdir(parents=True, exist_ok=True)
         base = out / f"client-{self.customer_id}"
         base.with_suffix(".json").write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
         base.with_suffix(".txt").write_text(text, "utf-8")
-        till.ledger.record_event(
-            till.db.connection(), "CUSTOMER_EXPORTED", {"customer": self.customer_id, "by": manager.name}
-        )
         self.say(f"Données exportées dans {base}.json et .txt (à remettre au client).")
 
     def erase(self, manager: StaffMember) -> None:

@@ -330,10 +330,8 @@ class RefundScreen(ModalScreen[CompletedSale | None]):
         if result.outcome == "unknown":  # only the terminal knows: the cashier reads it and decides
 
             def decided(paid: bool | None) -> None:
-                self.kiosk.till.ledger.record_event(
-                    self.kiosk.till.db.connection(),
-                    "CARD_OUTCOME_RESOLVED",
-                    {"amount": -result.amount_cents, "paid": bool(paid), "user": self.member.name},
+                self.kiosk.after_sale.card_outcome_resolved(
+                    -result.amount_cents, bool(paid), self.member.name
                 )
                 if paid:
                     self.record(CARD, manager, False)

@@ -14,9 +14,8 @@ from textual.widgets import Button, Label, Static
 
 from drivers.printer import Document, Text
 from fiscal.archive import ArchiveError
-from fiscal.closures import close_day
 from fiscal.journal import FiscalError
-from fiscal.reports import PeriodReport, x_report, z_report_from_record
+from fiscal.reports import PeriodReport
 from kiosk.staff.service import StaffMember
 
 if TYPE_CHECKING:
@@ -66,18 +65,15 @@ class ReportsScreen(ModalScreen[None]):
         self.query_one("#report-error", Static).update("")
 
     def action_x_report(self) -> None:
-        till = self.kiosk.till
-        self.show(x_report(till.ledger, till.db.connection(), till.clock().date()))
+        self.show(self.kiosk.till.x_report())
 
     def action_close_day(self) -> None:
-        till = self.kiosk.till
         try:
-            record = close_day(till.ledger, till.db.connection(), till.clock().date(), force_today=True)
+            report = self.kiosk.till.close_today(self.manager.name)
         except FiscalError as exc:
             self.query_one("#report-error", Static).update(Content(str(exc)))
             return
-        till.ledger.record_event(till.db.connection(), "DAY_CLOSED_BY", {"user": self.manager.name})
-        self.show(z_report_from_record(record))
+        self.show(report)
         self.action_print()
 
     def action_print(self) -> None:

@@ -476,11 +476,7 @@ class SaleScreen(Screen[None]):
         def authorised(manager: StaffMember | None) -> None:
             if manager is None:
                 return
-            self.kiosk.till.ledger.record_event(
-                self.kiosk.till.db.connection(),
-                "DRAWER_NO_SALE",
-                {"user": self.member.name, "authorised_by": manager.name},
-            )
+            self.kiosk.till.cash.drawer_without_sale(self.member.name, manager.name)
             self.kiosk.open_drawer()
             self.say(f"Tiroir ouvert hors vente, autorisé par {manager.name}.")
 
@@ -505,13 +501,7 @@ class SaleScreen(Screen[None]):
         def authorised(manager: StaffMember | None) -> None:
             if manager is None:
                 return
-            checkout.training = turning_on
-            code = "TRAINING_ON" if turning_on else "TRAINING_OFF"
-            self.kiosk.till.ledger.record_event(
-                self.kiosk.till.db.connection(),
-                code,
-                {"user": self.member.name, "authorised_by": manager.name},
-            )
+            checkout.set_training(turning_on, self.member.name, manager.name)
             self.kiosk.set_class(turning_on, "-training")
             self.kiosk.update_sub_title()
             self.say("MODE FORMATION : tickets fictifs." if turning_on else "Retour aux ventes réelles.")

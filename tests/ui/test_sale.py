@@ -209,3 +209,33 @@ async def test_menu_reaches_the_actions_without_a_function_key(till: Till) -> No
         await pilot.pause()
         assert till.checkout.training
         assert "FORMATION" in str(app.screen.query_one("#message", Static).render())
+
+
+async def test_the_screen_keeps_painting_while_a_pin_is_checked(till: Till, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """scrypt on a Pi takes a while: the check runs off the UI thread, the screen goes on refreshing."""
+    import time
+
+    from kiosk.staff import service
+
+    real = service.pin_matches
+
+    def slow(pin: str, stored: str) -> bool:
+        time.sleep(0.8)
+        return real(pin, stored)
+
+    monkeypatch.setattr(service, "pin_matches", slow)
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ticks: list[float] = []
+        app.set_interval(0.05, lambda: ticks.append(time.monotonic()))
+        await pilot.click("#user-1")
+        for digit in "111111":
+            await pilot.click(f"#pin-{digit}")
+        app.screen.query_one("#pin-ok").press()
+        await pilot.pause(0.3)
+        assert "Vérification du code" in str(app.screen.query_one("#login-error").render())
+        during = len(ticks)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert during >= 3  # the event loop ran while scrypt did
+        assert app.member is not None and app.member.name == "Alice"

@@ -14,8 +14,9 @@ from textual.widgets import Button, Input, Label, Static
 from drivers.payment import PaymentResult
 from kiosk.common.money import AmountError, format_eur, format_rate, parse_amount, parse_quantity
 from kiosk.sale.basket import VAT_RATES_BP
-from kiosk.staff.service import LoginError, StaffMember, StaffService
+from kiosk.staff.service import StaffMember, StaffService
 from kiosk.ui.widgets.keys import PinInput
+from kiosk.ui.workers.pin_check import Answer, check_pin
 
 
 class QuantityDialog(ModalScreen[Decimal | None]):
@@ -223,6 +224,7 @@ class ManagerPinDialog(ModalScreen[StaffMember | None]):
         self.note = note
         self.journal = journal
         self.selected: int | None = None
+        self.checking = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -263,11 +265,23 @@ class ManagerPinDialog(ModalScreen[StaffMember | None]):
         if self.selected is None:
             error.update("Choisissez d'abord le responsable.")
             return
-        pin = self.query_one("#manager-pin", Input)
-        try:
-            member = self.staff.authorize(self.selected, pin.value, self.action, journal=self.journal)
-        except LoginError as exc:
-            error.update(Content(str(exc)))
-            pin.value = ""
+        if self.checking:
             return
-        self.dismiss(member)
+        pin = self.query_one("#manager-pin", Input)
+        self.checking = True
+        error.update("Vérification du code…")
+        user_id, typed = self.selected, pin.value
+
+        def check() -> StaffMember:
+            return self.staff.authorize(user_id, typed, self.action, journal=self.journal)
+
+        check_pin(self, self.staff.db, check, self.answered)
+
+    def answered(self, result: Answer) -> None:
+        self.checking = False
+        error = self.query_one("#manager-error", Static)
+        if isinstance(result, StaffMember):
+            self.dismiss(result)
+            return
+        error.update(Content(str(result)))
+        self.query_one("#manager-pin", Input).value = ""

@@ -15,6 +15,7 @@ from fiscal.journal import ClockWentBack
 from kiosk.staff.service import LoginError
 from kiosk.ui.screens.cash import ask_float
 from kiosk.ui.widgets.keys import PinInput, TouchKey
+from kiosk.ui.workers.pin_check import Answer, check_pin
 
 if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp
@@ -28,6 +29,7 @@ class LoginScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.selected: int | None = None
+        self.checking = False  # a PIN check is running (kiosk.ui.workers.pin_check)
 
     @property
     def kiosk(self) -> KioskApp:
@@ -88,19 +90,35 @@ class LoginScreen(Screen[None]):
     def attempt(self) -> None:
         pin = self.query_one("#pin", Input)
         error = self.query_one("#login-error", Static)
+        if self.checking:
+            return
         if self.selected is None:
             error.update("Choisissez d'abord votre nom.")
             return
-        try:
-            member = self.kiosk.till.staff.authenticate(self.selected, pin.value)
-        except ClockWentBack:
+        self.checking = True
+        error.update("Vérification du code…")
+        user_id, typed = self.selected, pin.value
+        check_pin(
+            self,
+            self.kiosk.till.db,
+            lambda: self.kiosk.till.staff.authenticate(user_id, typed),
+            self.answered,
+        )
+
+    def answered(self, result: Answer) -> None:
+        self.checking = False
+        pin = self.query_one("#pin", Input)
+        error = self.query_one("#login-error", Static)
+        error.update("")
+        if isinstance(result, ClockWentBack):
             self.kiosk.confirm_clock(then=self.attempt)
             return
-        except LoginError as exc:
-            error.update(str(exc))
+        if isinstance(result, LoginError):
+            error.update(str(result))
             pin.value = ""
             pin.focus()
             return
+        member = result
         kiosk = self.kiosk
         kiosk.logged_in(member)
         waiting = len(kiosk.till.parked.all())

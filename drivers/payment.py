@@ -315,9 +315,10 @@ class SimulatedTerminal:
     def unplug(self) -> None:
         """Pull the cable: the terminal's end of the pty goes away."""
         self.peer.stop()
-        if self._master is not None:
-            os.close(self._master)
-            self._master = None
+        # Taken before closing: the till's side sees the hang-up at once and may unplug again meanwhile.
+        master, self._master = self._master, None
+        if master is not None:
+            os.close(master)
 
     def close(self) -> None:
         self.terminal.close()

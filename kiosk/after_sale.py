@@ -189,7 +189,7 @@ class AfterSale:
 
     def thanks(self) -> None:
         """The customer leaves: the display thanks them."""
-        self.devices.show(*thanks_lines(self.till.config.get("shop.name")))
+        self.devices.show(*thanks_lines(self.till.config.shop.name))
 
     # -- card payments whose answer was lost -----------------------------------------------------------
     def card_outcome_resolved(self, amount: int, paid: bool, user: str) -> None:

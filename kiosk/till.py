@@ -113,20 +113,20 @@ class Till:
         new_key = self.ledger.setup(self.db.connection())
         if new_key:
             self.ledger.record_event(self.db.connection(), "KEY_CREATED", {"key_id": key.key_id})
-        self.catalogue = Catalogue(self.db, config.get("barcodes.scale_labels", []))
+        self.catalogue = Catalogue(self.db, config.barcodes.scale_labels)
         self.staff = StaffService(
             self.db,
             self.ledger,
             self.clock,
-            max_failed=config.get("staff.max_failed_logins"),
-            lockout_seconds=config.get("staff.lockout_seconds"),
+            max_failed=config.staff.max_failed_logins,
+            lockout_seconds=config.staff.lockout_seconds,
         )
         self.checkout = CheckoutService(
             self.db,
             self.ledger,
             self.clock,
-            training=config.get("till.training"),
-            first_month=config.get("fiscal.first_month"),
+            training=config.till.training,
+            first_month=config.fiscal.first_month,
         )
         self.checkout.configure(config)
         self.refunds = RefundService(self.checkout)
@@ -142,7 +142,7 @@ class Till:
             self.clock,
             self.customers,
             config.till_id,
-            alcohol_earns=config.get("loyalty.alcohol_earns", False),
+            alcohol_earns=config.loyalty.alcohol_earns,
         )
         self.checkout.listeners.append(
             lambda conn, sale: self.loyalty.on_ticket(conn, sale.number, sale.body, sale.when)
@@ -152,7 +152,7 @@ class Till:
         self.parked = ParkedTickets(self.db, self.ledger, self.clock, self.catalogue)
         # what takes SMS receipts away once queued (the uplink, to the portal's SMS gateway)
         self.sms_handovers: list[Callable[[], object]] = []
-        if config.get("uplink.enabled"):  # last: every service it listens to exists
+        if config.uplink.enabled:  # last: every service it listens to exists
             from kiosk.uplink.wiring import install
 
             install(self)  # sales, closures, JET events, stock and loyalty lines go to the outbox too
@@ -267,7 +267,7 @@ class Till:
 
     @property
     def archive_dir(self) -> Path:
-        configured = self.config.get("fiscal.archive_dir", "")
+        configured = self.config.fiscal.archive_dir
         return Path(configured) if configured else self.data_dir / "archives"
 
     def rotate_key(self, by: str) -> str:
@@ -303,11 +303,11 @@ class Till:
     # -- devices ---------------------------------------------------------------------------------
     @cached_property
     def printer(self) -> Printer:
-        return open_printer(self.config.section("devices.printer"), self.data_dir)
+        return open_printer(self.config.devices.printer, self.data_dir)
 
     @cached_property
     def drawer(self) -> Drawer:
-        return open_drawer(self.config.section("devices.drawer"), self.printer)
+        return open_drawer(self.config.devices.drawer, self.printer)
 
     def drawer_open(self) -> bool | None:
         """The drawer sensor, once the drawer is set up (None: no sensor, or not opened yet)."""
@@ -316,19 +316,19 @@ class Till:
 
     @cached_property
     def display(self) -> CustomerDisplay:
-        return open_display(self.config.section("devices.display"))
+        return open_display(self.config.devices.display)
 
     @cached_property
     def scale(self) -> Scale:
-        return open_scale(self.config.section("devices.scale"))
+        return open_scale(self.config.devices.scale)
 
     @cached_property
     def terminal(self) -> PaymentTerminal:
-        return open_terminal(self.config.section("devices.payment"))
+        return open_terminal(self.config.devices.payment)
 
     def open_scanners(self, on_scan: Callable[[ScanResult], None]) -> Scanner:
         """Start reading the barcode scanners; `on_scan` is called from the reader thread."""
-        return open_scanners(self.config.section("devices.scanner"), on_scan)
+        return open_scanners(self.config.devices.scanner, on_scan)
 
     def render(self, doc: Document) -> RenderedReceipt:
         """Render once: the same document gives the printer's bytes and the on-screen preview."""

@@ -78,7 +78,7 @@ def _catalogue(till: Till, args: argparse.Namespace) -> int:
         print(f"{count} articles exportés dans {args.file}")
         return 0
     try:
-        new_categories = args.new_categories or till.config.get("catalogue.new_categories", "create")
+        new_categories = args.new_categories or till.config.catalogue.new_categories
         plan = plan_import(till.db, args.file, args.mode, new_categories)
     except ImportFileError as exc:
         print(exc, file=sys.stderr)

@@ -64,7 +64,7 @@ def run(till: Till, args: argparse.Namespace) -> int:
             )
             return 0
         if args.action == "purge":
-            months = till.config.get("customers.retention_months", 36)
+            months = till.config.customers.retention_months
             erased = till.customers.purge_inactive(months, by=by)
             print(f"{len(erased)} client(s) inactif(s) depuis {months} mois effacé(s).")
             return 0
@@ -95,7 +95,7 @@ def _stats(till: Till, args: argparse.Namespace) -> int:
         period,
         till.config.timezone,
         till.clock(),
-        till.config.get("customers.inactive_days", 90),
+        till.config.customers.inactive_days,
     )
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=2))

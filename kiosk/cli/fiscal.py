@@ -71,7 +71,7 @@ def _close(till, period: str, day: date | None) -> int:  # type: ignore[no-untyp
         elif period == "month":
             record = close_month(till.ledger, conn, day.year, day.month)
         else:
-            first = till.config.get("fiscal.first_month")
+            first = till.config.fiscal.first_month
             year = day.year if day.month >= first else day.year - 1
             record = close_year(till.ledger, conn, year, first_month=first)
     except FiscalError as exc:

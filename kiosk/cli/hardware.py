@@ -151,13 +151,13 @@ def explain(exc: BaseException) -> str:
 
 
 def _backend(till: Till, device: str) -> str:
-    cfg = till.config.section(f"devices.{device}")
+    cfg = getattr(till.config.devices, device)
     return str(cfg.get("backend", _DEFAULT_BACKENDS.get(device, "auto")))
 
 
 def _configured(till: Till, device: str) -> str:
     """The configured backend, with the port, address or pins that go with it."""
-    cfg = till.config.section(f"devices.{device}")
+    cfg = getattr(till.config.devices, device)
     backend = _backend(till, device)
     details = []
     if device == "printer" and ("vendor_id" in cfg or "product_id" in cfg):
@@ -237,7 +237,7 @@ _REAL_PRINTER_KEYS = ("vendor_id", "product_id", "host", "port", "path")
 def _printer_state(till: Till, configured: str) -> DeviceState:
     printer = till.printer
     status = printer.status()
-    cfg = till.config.section("devices.printer")
+    cfg = till.config.devices.printer
     if (
         isinstance(printer, SimulatedPrinter)
         and _backend(till, "printer") == "auto"
@@ -279,7 +279,7 @@ def _drawer_state(till: Till, configured: str) -> DeviceState:
 def _scanner_state(till: Till, configured: str) -> DeviceState:
     names, opened, detected = _open_scanners_briefly(till)
     backend = _backend(till, "scanner")
-    specs = till.config.section("devices.scanner").get("devices") or []
+    specs = till.config.devices.scanner.get("devices") or []
     if isinstance(opened, NoScanner):
         return _state("scanner", configured, opened, "non configuré (codes tapés au clavier)", True)
     if isinstance(opened, SimulatedScanner):
@@ -319,7 +319,7 @@ def _open_scanners_briefly(
 ) -> tuple[list[str], object, list[str]]:
     """Open the scanners as the till does, give the reader a moment to find them, close them.
     Returns (connected names, the reader, scanners seen in sysfs)."""
-    cfg = till.config.section("devices.scanner")
+    cfg = till.config.devices.scanner
     detected: list[str] = []
     if _backend(till, "scanner") in ("auto", "evdev"):
         finder = DeviceFinder([str(d) for d in cfg.get("devices") or []])
@@ -348,7 +348,7 @@ def _display_state(till: Till, configured: str) -> DeviceState:
     if isinstance(display, NoDisplay):
         return _state("display", configured, display, "non configuré", True)
     if isinstance(display, SimulatedDisplay):
-        if _backend(till, "display") == "auto" and till.config.section("devices.display").get("port"):
+        if _backend(till, "display") == "auto" and till.config.devices.display.get("port"):
             return _state(
                 "display",
                 configured,
@@ -462,7 +462,7 @@ def test_page(till: Till, profile: PrinterProfile) -> Document:
     )
     now = till.clock()
     return [
-        Text(str(till.config.get("shop.name", "")), align="center", bold=True, double=True),
+        Text(str(till.config.shop.name), align="center", bold=True, double=True),
         Text("Test d'impression", align="center", bold=True),
         Rule(),
         Text(CODEPAGE_LINE),

@@ -25,7 +25,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def _test_message(till: Till, settings: MailSettings, address: str) -> EmailMessage:
-    shop = str(till.config.get("shop.name"))
+    shop = str(till.config.shop.name)
     text = (
         f"Bonjour,\n\nCe message d'essai confirme que la caisse {till.config.till_id} de {shop} "
         "peut envoyer les tickets par e-mail.\n"

@@ -94,7 +94,7 @@ def run(till: Any, args: argparse.Namespace) -> int:
 def _ingest(args: argparse.Namespace, config: Config) -> int:
     from kiosk.uplink.ingest import Ingest, open_store
 
-    url = args.db or config.get("uplink.portal_db")
+    url = args.db or config.uplink.portal_db
     try:
         store = open_store(url, args.schema)
     except Exception as exc:  # psycopg.OperationalError and friends: say which database
@@ -145,7 +145,7 @@ def _uplink_run(till: Any) -> int:
     from kiosk.uplink.publisher import Publisher
     from kiosk.uplink.wiring import install
 
-    if not till.config.get("uplink.enabled"):
+    if not till.config.uplink.enabled:
         print(
             "Envoi au portail désactivé : mettez uplink.enabled = true dans la configuration.",
             file=sys.stderr,

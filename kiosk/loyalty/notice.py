@@ -8,10 +8,10 @@ from kiosk.config import Config
 
 
 def privacy_notice(config: Config) -> Document:
-    shop = config.raw["shop"]
-    months = config.get("customers.retention_months", 36)
+    shop = config.shop
+    months = config.customers.retention_months
     paragraphs = [
-        f"Responsable du traitement : {shop['name']}, {', '.join(shop['address'])}, tél. {shop['phone']}.",
+        f"Responsable du traitement : {shop.name}, {', '.join(shop.address)}, tél. {shop.phone}.",
         "Données collectées, avec votre accord à l'inscription : numéro de téléphone mobile (seul "
         "obligatoire), et si vous le souhaitez nom, prénom, e-mail, date de naissance, adresse ; vos achats "
         "dans ce magasin et votre cagnotte.",

@@ -62,7 +62,7 @@ def queue_receipt(
     """Queue the receipt of `sale` for `recipient`; raises RecipientError and then queues nothing."""
     address = check_recipient(till, kind, recipient)
     receipt = till.render(sale_receipt(till.config, sale, duplicate=duplicate)).text
-    shop = str(till.config.get("shop.name"))
+    shop = str(till.config.shop.name)
     if kind == EMAIL:
         payload = email_payload(
             shop, sale.number, f"{sale.when:%d/%m/%Y à %H:%M}", format_eur(sale.total), receipt, duplicate

@@ -43,16 +43,16 @@ class MailSettings:
 
     @classmethod
     def from_config(cls, config: Config) -> MailSettings:
-        mail = config.section("mail")
+        mail = config.mail
         return cls(
-            host=str(mail.get("host", "")),
-            port=int(mail.get("port", 587)),
-            security=str(mail.get("security", "starttls")),
-            username=str(mail.get("username", "")),
-            password=str(mail.get("password", "")),
-            sender=str(mail.get("sender", "")),
-            sender_name=str(config.get("shop.name", "")),
-            timeout=int(mail.get("timeout", 15)),
+            host=mail.host,
+            port=mail.port,
+            security=mail.security,
+            username=mail.username,
+            password=mail.password,
+            sender=mail.sender,
+            sender_name=config.shop.name,
+            timeout=mail.timeout,
         )
 
     @property

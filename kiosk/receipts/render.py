@@ -28,15 +28,15 @@ def _siret(siret: str) -> str:
 
 
 def shop_header(config: Config) -> Document:
-    shop = config.raw["shop"]
-    logo = config.get("receipt.logo", "")
+    shop = config.shop
+    logo = config.receipt.logo
     doc: Document = [Logo(logo)] if logo else []
-    doc.append(Text(shop["name"], align="center", bold=True, double=True))
-    doc += [Text(line, align="center") for line in shop["address"]]
-    doc.append(Text(f"Tél. {shop['phone']}", align="center"))
-    doc.append(Text(f"SIRET {_siret(shop['siret'])} - NAF {shop['naf']}", align="center"))
-    doc.append(Text(f"TVA intracom. {shop['vat_number']}", align="center"))
-    doc += [Text(line, align="center") for line in config.raw["receipt"]["header"]]
+    doc.append(Text(shop.name, align="center", bold=True, double=True))
+    doc += [Text(line, align="center") for line in shop.address]
+    doc.append(Text(f"Tél. {shop.phone}", align="center"))
+    doc.append(Text(f"SIRET {_siret(shop.siret)} - NAF {shop.naf}", align="center"))
+    doc.append(Text(f"TVA intracom. {shop.vat_number}", align="center"))
+    doc += [Text(line, align="center") for line in config.receipt.header]
     return doc
 
 
@@ -123,7 +123,7 @@ def sale_receipt(
     if loyalty:  # the customer's loyalty summary, once the sale is attached to them (not fiscal content)
         doc += [Text(line) for line in loyalty]
         doc.append(Rule())
-    doc += [Text(line, align="center") for line in config.raw["receipt"]["footer"]]
+    doc += [Text(line, align="center") for line in config.receipt.footer]
     doc.append(Feed(1))
     doc.append(Barcode(sale.number, kind="CODE128"))
     doc.append(

@@ -185,9 +185,9 @@ class CheckoutService:
 
     def configure(self, config: Any) -> None:
         """The checkout's settings from the till's configuration (kiosk.config.Config)."""
-        self.max_discount_percent = config.get("discounts.max_percent_without_manager", 10)
-        self.meal_voucher_max = config.get("tenders.meal_voucher_max", 2500)
-        self.credit_notes.validity_days = config.get("credit_notes.validity_days", 365)
+        self.max_discount_percent = config.discounts.max_percent_without_manager
+        self.meal_voucher_max = config.tenders.meal_voucher_max
+        self.credit_notes.validity_days = config.credit_notes.validity_days
 
     def meal_eligible(self, basket: Basket) -> int:
         return meal_eligible(basket, meal_voucher_categories())

@@ -50,7 +50,7 @@ class KioskApp(App[None]):
         self.receipt_mail = ReceiptMailPump(self)  # receipts by e-mail: retried until sent
         self.uplink: Publisher | None = None
         self.uplink_note = ""  # e.g. « PORTAIL HORS LIGNE : 12 en attente » (kiosk/ui/screens/uplink.py)
-        self.title = till.config.get("shop.name")
+        self.title = till.config.shop.name
         self.sub_title = f"Caisse {till.config.till_id}"
 
     def on_mount(self) -> None:

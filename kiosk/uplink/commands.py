@@ -286,14 +286,14 @@ class CommandRunner:
 
 def set_config(till: Till, key: str, value: Any) -> dict[str, Any]:
     """Set one configuration key in the till's own file (validated; applied at the next start)."""
-    from kiosk.config import USER_CONFIG_NAME, ConfigError, _flatten, load_config
+    from kiosk.config import USER_CONFIG_NAME, ConfigError, flatten, load_config
 
     if key in REMOTE_FORBIDDEN or key.startswith("uplink."):
         raise CommandError(f"{key} ne se modifie pas à distance : réglez-le sur la caisse.")
     sources = till.config.sources
     path = sources[-1] if len(sources) > 1 else till.data_dir / USER_CONFIG_NAME
     try:
-        flat = _flatten(tomllib.loads(path.read_text("utf-8"))) if path.exists() else {}
+        flat = flatten(tomllib.loads(path.read_text("utf-8"))) if path.exists() else {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CommandError(f"Fichier de configuration illisible ({exc}).") from None
     flat[key] = value

@@ -387,14 +387,7 @@ class Ingest:
         self.ready.set()
 
     def run(self) -> None:
-        s = self.settings
-        self.client.connect_async(
-            s.host,
-            s.port,
-            keepalive=s.keepalive_s,
-            **s.session(SESSION_EXPIRY_S),
-        )
-        self.client.loop_start()
+        self.settings.start(self.client, SESSION_EXPIRY_S)
         try:
             while not self._stop.is_set():
                 try:

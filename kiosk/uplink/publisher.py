@@ -125,14 +125,7 @@ class Publisher:
 
     # -- life cycle --------------------------------------------------------------------------------
     def start(self) -> None:
-        s = self.settings
-        self.client.connect_async(
-            s.host,
-            s.port,
-            keepalive=s.keepalive_s,
-            **s.session(SESSION_EXPIRY_S),
-        )
-        self.client.loop_start()
+        self.settings.start(self.client, SESSION_EXPIRY_S)
         self._thread = threading.Thread(target=self._run, name="uplink-publisher", daemon=True)
         self._thread.start()
 

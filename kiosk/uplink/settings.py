@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -39,8 +39,9 @@ class UplinkSettings:
 
     @classmethod
     def from_config(cls, config: Config) -> UplinkSettings:
-        section: dict[str, Any] = config.section("uplink")
-        section.pop("enabled", None)
+        section = {
+            f.name: getattr(config.uplink, f.name) for f in fields(config.uplink) if f.name != "enabled"
+        }
         return cls(shop=config.shop_id, till=config.till_id, **section)
 
     @property
@@ -69,6 +70,13 @@ class UplinkSettings:
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
         return client
+
+    def start(self, client: mqtt.Client, session_expiry_s: int | None = None) -> None:
+        """Connect `client` in the background and start its network loop: paho reconnects by itself
+        (1 s up to `reconnect_max_s`). With `session_expiry_s`, the broker keeps the session that long."""
+        extra = self.session(session_expiry_s) if session_expiry_s is not None else {}
+        client.connect_async(self.host, self.port, keepalive=self.keepalive_s, **extra)
+        client.loop_start()
 
     def session(self, session_expiry_s: int) -> dict[str, Any]:
         """connect()'s arguments for a persistent session (MQTT 5: clean start off, session expiry)."""

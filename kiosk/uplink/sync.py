@@ -31,7 +31,7 @@ def install_sync(till: Till) -> None:
     if not any(getattr(f, "__name__", "") == "movement" for f in till.stock.on_movement):
         till.stock.on_movement.append(movement)
         till.loyalty.on_line.append(loyalty_line)
-    till.loyalty.offline_allowance = till.config.get("loyalty.offline_allowance_cents", 1000)
+    till.loyalty.offline_allowance = till.config.loyalty.offline_allowance_cents
     hand_over_sms(till)  # SMS receipts asked before the uplink was on, or before a stop
     till.loyalty.offline_since = lambda: offline_since(till.db.connection())
 

@@ -122,8 +122,8 @@ def test_set_config_is_validated_then_written(
     )
     assert good is not None and good["ok"] is True
     reopened = Till.open(running.data_dir)
-    assert reopened.config.get("cash.presets") == [200, 500]
-    assert reopened.config.get("uplink.enabled") is True  # the rest of the file kept
+    assert reopened.config.cash.presets == (200, 500)
+    assert reopened.config.uplink.enabled is True  # the rest of the file kept
     reopened.db.close()
 
 

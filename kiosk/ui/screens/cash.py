@@ -253,7 +253,7 @@ class CashCountScreen(KeypadMixin, ModalScreen[CashCount | None]):
 def ask_float(kiosk: KioskApp, member: StaffMember) -> None:
     """At the first login of the day (cash.float_at_login): the opening float, drawer opened to put it in."""
     till = kiosk.till
-    if not till.config.get("cash.float_at_login", True) or not till.cash.needs_float():
+    if not till.config.cash.float_at_login or not till.cash.needs_float():
         return
 
     def submit(amount: int, _: str, __: str) -> None:

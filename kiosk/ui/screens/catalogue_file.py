@@ -86,10 +86,10 @@ class CatalogueFileScreen(ModalScreen[None]):
     @property
     def places(self) -> list[tuple[str, Path]]:
         config = self.kiosk.till.config
-        return exchange_dirs(self.kiosk.till.data_dir, config.get("catalogue.usb_dir", ""))
+        return exchange_dirs(self.kiosk.till.data_dir, config.catalogue.usb_dir)
 
     def compose(self) -> ComposeResult:
-        create = self.kiosk.till.config.get("catalogue.new_categories", "create") == "create"
+        create = self.kiosk.till.config.catalogue.new_categories == "create"
         with Vertical(classes="dialog", id="catalogue-file"):
             yield Label("Catalogue : import et export Excel", classes="section-title")
             yield OptionList(id="file-list")

@@ -479,7 +479,7 @@ class LoyaltyStatsScreen(ModalScreen[None]):
             period,
             till.config.timezone,
             now,
-            till.config.get("customers.inactive_days", 90),
+            till.config.customers.inactive_days,
         )
         names = {c.id: c.display_name for c in till.customers.search("", limit=10_000)}
         lines = [

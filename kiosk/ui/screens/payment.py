@@ -145,7 +145,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
         return True
 
     def compose(self) -> ComposeResult:
-        presets = self.kiosk.till.config.get("cash.presets")
+        presets = self.kiosk.till.config.cash.presets
         with PaymentBox(classes="dialog", id="payment"):
             with Horizontal(classes="amount-row"):
                 yield Label("À payer", classes="amount-label")
@@ -236,7 +236,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
     def action_preset(self, index: int) -> None:
         if self.sale is not None:
             return
-        presets = self.kiosk.till.config.get("cash.presets")
+        presets = self.kiosk.till.config.cash.presets
         if index < len(presets):
             self.set_given(presets[index])
 
@@ -442,7 +442,7 @@ class PaymentScreen(ModalScreen[PaymentOutcome | None]):
             self.query_one("#ticket-loyalty-row").display = False
         elif attached is not None:
             self.attached(attached)
-        if self.kiosk.till.config.get("receipt.auto_print"):
+        if self.kiosk.till.config.receipt.auto_print:
             self.action_print_ticket()
 
     # -- card --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def start_uplink(app: Any) -> Publisher | None:
     """Start sending to the portal when [uplink] is enabled; the UI never waits on it."""
     till = app.till
-    if not till.config.get("uplink.enabled"):
+    if not till.config.uplink.enabled:
         return None
     from kiosk.uplink.publisher import Publisher
 
@@ -57,7 +57,7 @@ def uplink_lines(app: Any) -> list[str]:
     from kiosk.uplink.settings import UplinkSettings
 
     till = app.till
-    if not till.config.get("uplink.enabled"):
+    if not till.config.uplink.enabled:
         return ["Envoi au portail désactivé (uplink.enabled = false dans la configuration)."]
     conn = till.db.connection()
     settings = UplinkSettings.from_config(till.config)

@@ -1,14 +1,9 @@
-"""Configuration: config/default.toml, overridden by a user file, validated with errors naming the key."""
+"""What each configuration key accepts (dotted key → check, expected value in French) and the check itself."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,9 +12,6 @@ from stdnum.fr import tva as stdnum_tva
 
 from fiscal.fec import FecError, fec_config
 from kiosk.catalogue.barcode import compile_layouts
-
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
-USER_CONFIG_NAME = "kiosk.toml"
 
 
 class ConfigError(Exception):
@@ -239,18 +231,18 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(_flatten(value, dotted + "."))
+            flat.update(flatten(value, dotted + "."))
         else:
             flat[dotted] = value
     return flat
 
 
-def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for dotted, value in flat.items():
         node = tree
@@ -259,52 +251,6 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[leaf] = value
     return tree
-
-
-@dataclass(frozen=True)
-class Config:
-    """The validated configuration; `raw` keeps the nested dict for device sections."""
-
-    raw: dict[str, Any]
-    sources: tuple[Path, ...]
-
-    def get(self, dotted: str, default: Any = None) -> Any:
-        node: Any = self.raw
-        for part in dotted.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
-
-    @property
-    def shop_id(self) -> str:
-        return str(self.raw["shop"]["id"])
-
-    @property
-    def till_id(self) -> str:
-        return str(self.raw["till"]["id"])
-
-    @property
-    def timezone(self) -> ZoneInfo:
-        return ZoneInfo(self.raw["till"]["timezone"])
-
-    def fec_accounts(self) -> dict[str, Any]:
-        """The FEC journal and accounts: defaults with the shop's `[fiscal.fec]` settings merged in."""
-        return fec_config(self.section("fiscal.fec"))
-
-    def section(self, dotted: str) -> dict[str, Any]:
-        value = self.get(dotted, {})
-        return dict(value) if isinstance(value, dict) else {}
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError([f"{path} : fichier introuvable"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path} : TOML invalide ({exc})"]) from None
 
 
 FEC_PREFIX = "fiscal.fec."
@@ -316,7 +262,7 @@ def _check_fec(flat: dict[str, Any]) -> list[str]:
     if not section:
         return []
     try:
-        fec_config(_unflatten(section))
+        fec_config(unflatten(section))
     except (FecError, TypeError, AttributeError, ValueError) as exc:
         return [f"fiscal.fec : {exc}"]
     return []
@@ -334,70 +280,3 @@ def validate(flat: dict[str, Any]) -> list[str]:
         if not check(value):
             problems.append(f"{key} : attendu {expected}, reçu {value!r}")
     return problems
-
-
-def load_config(config_file: Path | None = None, data_dir: Path | None = None) -> Config:
-    """Defaults, then the given file (or data-dir/kiosk.toml when present); raises ConfigError."""
-    sources = [DEFAULT_CONFIG]
-    flat = _flatten(_read_toml(DEFAULT_CONFIG))
-    override = config_file
-    if override is None and data_dir is not None and (data_dir / USER_CONFIG_NAME).exists():
-        override = data_dir / USER_CONFIG_NAME
-    if override is not None:
-        flat.update(_flatten(_read_toml(override)))
-        sources.append(override)
-    problems = validate(flat)
-    if problems:
-        raise ConfigError(problems)
-    return Config(raw=_unflatten(flat), sources=tuple(sources))
-
-
-def resolve_data_dir(explicit: str | None) -> Path:
-    """--data-dir, else KIOSK_DATA_DIR, else /var/lib/kiosk when writable, else ~/.local/share/kiosk."""
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    env = os.environ.get("KIOSK_DATA_DIR")
-    if env:
-        return Path(env).expanduser().resolve()
-    system = Path("/var/lib/kiosk")
-    if system.is_dir() and os.access(system, os.W_OK):
-        return system
-    return Path.home() / ".local" / "share" / "kiosk"
-
-
-SECRET_KEYS = ("password", "secret", "token", "key_file")
-
-
-def _is_secret(key: str) -> bool:
-    return any(word in key for word in SECRET_KEYS)
-
-
-def config_snapshot(config: Config) -> dict[str, Any]:
-    """The configuration as recorded in the database to notice changes at the next start: secrets only
-    as a digest (the database is backed up and exported; a password must not travel with it)."""
-
-    def masked(section: dict[str, Any], prefix: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, value in section.items():
-            key = f"{prefix}{name}"
-            if isinstance(value, dict):
-                out[name] = masked(value, f"{key}.")
-            elif _is_secret(key) and isinstance(value, str) and value:
-                out[name] = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
-            else:
-                out[name] = value
-        return out
-
-    return masked(config.raw, "")
-
-
-def config_changes(before: dict[str, Any] | None, config: Config) -> dict[str, Any]:
-    """What changed since the configuration last recorded (for the JET): {key: [old, new]}; the whole
-    configuration the first time. Secrets are never copied, only said to have changed."""
-    after = _flatten(config_snapshot(config))
-    old = _flatten(before) if before is not None else {}
-    changes: dict[str, Any] = {}
-    for key in sorted(set(old) | set(after)):
-        if old.get(key) != after.get(key):
-            changes[key] = "(modifié)" if _is_secret(key) else [old.get(key), after.get(key)]
-    return changes

@@ -10,19 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from textual.containers import Grid
-from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, OptionList, TabbedContent, TabPane
+from textual.widgets import Button, OptionList, TabbedContent
 
 from kiosk.catalogue.articles import ArticleView
-from kiosk.common.money import format_eur
 from kiosk.staff.service import StaffMember
 from kiosk.ui.dialogs.basic import ManagerPinDialog
 from kiosk.ui.screens.catalogue_file import CatalogueFileScreen
 from kiosk.ui.screens.catalogue_screens import CatalogueScreen, ProductSheet, VariantDialog
 from kiosk.ui.screens.stock_screens import InventoryScreen, StockScreen
-from kiosk.ui.widgets.keys import TouchKey
+from kiosk.ui.widgets.favourites import favourite_panes
 
 if TYPE_CHECKING:
     from kiosk.sale.checkout import CompletedSale
@@ -80,28 +77,7 @@ def _favourite_ids(screen: SaleScreen) -> list[tuple[str, int, str, int]]:
 
 async def rebuild_favourites(screen: SaleScreen) -> None:
     """The favourite keys as the catalogue now has them (after an edit or an import)."""
-    catalogue = screen.kiosk.till.catalogue
-    favourites = catalogue.favourites()
-    panes = [
-        TabPane(
-            category.name,
-            Grid(
-                *(
-                    TouchKey(
-                        Content(f"{article.name}\n{format_eur(article.price_cents)}"),
-                        id=f"fav-{article.id}",
-                        classes="fav",
-                        compact=True,
-                    )
-                    for article in favourites[category.key]
-                ),
-                classes="fav-grid",
-            ),
-            id=f"cat-{category.key}",
-        )
-        for category in catalogue.categories()
-        if favourites.get(category.key)
-    ]
+    panes = favourite_panes(screen.kiosk.till.catalogue)
     old = screen.query("#favourites")
     if old:
         await old.first().remove()

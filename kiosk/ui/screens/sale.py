@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import Key
 from textual.screen import Screen
@@ -22,7 +22,6 @@ from textual.widgets import (
     OptionList,
     Static,
     TabbedContent,
-    TabPane,
 )
 from textual.widgets.option_list import Option
 
@@ -47,6 +46,7 @@ from kiosk.ui.screens.menu import MenuEntry, MenuScreen
 from kiosk.ui.screens.payment import PaymentOutcome, PaymentScreen
 from kiosk.ui.screens.receipt import ReceiptScreen
 from kiosk.ui.screens.reports import ReportsScreen
+from kiosk.ui.widgets.favourites import favourite_panes
 from kiosk.ui.widgets.keys import TouchKey
 
 if TYPE_CHECKING:
@@ -89,26 +89,13 @@ class SaleScreen(Screen[None]):
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         catalogue = self.kiosk.till.catalogue
-        favourites = catalogue.favourites()
         yield Header(show_clock=True)
         with Horizontal(id="sale"):
             with Vertical(id="sale-left"):
                 yield Input(placeholder="Code-barres ou nom de l'article (F2)", id="code")
                 yield OptionList(id="results")
                 with TabbedContent(id="favourites"):
-                    for category in catalogue.categories():
-                        articles = favourites.get(category.key)
-                        if not articles:
-                            continue
-                        with TabPane(category.name, id=f"cat-{category.key}"):
-                            with Grid(classes="fav-grid"):
-                                for article in articles:
-                                    yield TouchKey(
-                                        Content(f"{article.name}\n{format_eur(article.price_cents)}"),
-                                        id=f"fav-{article.id}",
-                                        classes="fav",
-                                        compact=True,
-                                    )
+                    yield from favourite_panes(catalogue)
             with Vertical(id="sale-right"):
                 yield DataTable(id="basket", cursor_type="row", zebra_stripes=True)
                 with Horizontal(id="line-buttons"):

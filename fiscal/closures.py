@@ -42,78 +42,30 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from calendar import monthrange
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from .journal import CLOSURE, COLUMNS, TICKET, FiscalError, FiscalLedger, Record, transaction
+from .periods import (
+    DAY,
+    KINDS,
+    MONTH,
+    MONTH_NAMES,
+    YEAR,
+    fiscal_year_bounds,
+    fiscal_year_of,
+    fr_date,
+    month_bounds,
+    period_label,
+)
 
-DAY = "DAY"
-MONTH = "MONTH"
-YEAR = "YEAR"
-KINDS = (DAY, MONTH, YEAR)
 _PARTS_OF = {MONTH: DAY, YEAR: MONTH}
 _RANK = {DAY: 0, MONTH: 1, YEAR: 2}
 
 _T = TypeVar("_T")
 _TOTAL_KEYS = ("tickets", "sales_count", "returns_count", "sales", "returns", "net", "change")
-
-
-def fr_date(value: date | str) -> str:
-    """2026-11-25 → 25/11/2026."""
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return day.strftime("%d/%m/%Y")
-
-
-MONTH_NAMES = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def period_label(kind: str, period: str) -> str:
-    """« la journée du 25/11/2026 », « le mois de novembre 2026 », « l'exercice 2026 »."""
-    if kind == DAY:
-        return f"la journée du {fr_date(period)}"
-    if kind == MONTH:
-        return f"le mois de {MONTH_NAMES[int(period[5:7]) - 1]} {period[:4]}"
-    if kind == YEAR:
-        return f"l'exercice {period}"
-    return f"la période {period}"
-
-
-# -- periods ------------------------------------------------------------------------------------------
-
-
-def month_bounds(year: int, month: int) -> tuple[date, date]:
-    if not 1 <= month <= 12:
-        raise ValueError(f"month {month} out of range")
-    return date(year, month, 1), date(year, month, monthrange(year, month)[1])
-
-
-def fiscal_year_bounds(year: int, first_month: int = 1) -> tuple[date, date]:
-    """First and last day of the fiscal year named `year` (the calendar year it starts in)."""
-    if not 1 <= first_month <= 12:
-        raise ValueError(f"first_month {first_month} out of range")
-    start = date(year, first_month, 1)
-    end_year, end_month = (year, 12) if first_month == 1 else (year + 1, first_month - 1)
-    return start, month_bounds(end_year, end_month)[1]
-
-
-def fiscal_year_of(day: date, first_month: int = 1) -> int:
-    return day.year if day.month >= first_month else day.year - 1
 
 
 # -- reading the journals -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ class Report:
     journals: dict[str, int] = field(default_factory=dict)
     keys: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # not problems: e.g. gaps a manager acknowledged
 
     @property
     def ok(self) -> bool:
@@ -40,6 +41,7 @@ class Report:
             "journals": self.journals,
             "keys": self.keys,
             "problems": [asdict(p) | {"text": p.line()} for p in self.problems],
+            "notes": list(self.notes),
         }
 
 
@@ -49,6 +51,8 @@ def print_report(report: Report, *, as_json: bool) -> None:
         return
     for problem in report.problems:
         print(problem.line())
+    for note in report.notes:
+        print(note)
     journals = ", ".join(f"{JOURNAL_LABELS.get(j, j)} {n}" for j, n in sorted(report.journals.items()))
     verdict = "intègre" if report.ok else f"{len(report.problems)} problème(s)"
     print(

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .journal import COLUMNS, DUPLICATE, JET, KEY_ROTATION, TICKET, Record
 from .keys import verify_signature
+from .tail import detections
 
 
 def _jet(conn: sqlite3.Connection, till: str, rtype: str) -> list[Record]:
@@ -63,12 +64,30 @@ def trusted_keys(
 
 
 def restore_problems(conn: sqlite3.Connection, till: str) -> list[tuple[int, str]]:
-    """Restores of an older copy that the till detected at start: the records they lost."""
-    found = []
-    for record in _jet(conn, till, "RESTORE_DETECTED"):
-        lost = ", ".join(str(item) for item in _details(record).get("anchored", []))
-        found.append((record.seq, f"restauration détectée au démarrage : {lost} perdu(s)"))
-    return found
+    """Gaps the till detected when its journals were opened (RESTORE_DETECTED) that no manager has
+    acknowledged yet: the records they lost, by number."""
+    return [
+        (
+            d.record.seq,
+            f"suppression ou restauration détectée : {d.text()} ; non reconnue par un responsable "
+            "(kiosk fiscal acknowledge)",
+        )
+        for d in detections(conn, till)
+        if d.acknowledged_by is None
+    ]
+
+
+def acknowledged_gaps(conn: sqlite3.Connection, till: str) -> list[str]:
+    """Detected gaps a manager acknowledged (French lines): no longer problems, still reported."""
+    lines = []
+    for d in detections(conn, till):
+        ack = d.acknowledged_by
+        if ack is not None:
+            lines.append(
+                f"événement JET n°{d.record.seq} : écart reconnu : {d.text()} ; reconnu par {ack.get('by')} "
+                f"le {str(ack.get('ts_utc', ''))[:10]} (JET n°{ack.get('seq')}) : « {ack.get('reason')} »"
+            )
+    return lines
 
 
 def duplicate_problems(conn: sqlite3.Connection, till: str, purged_up_to: int = 0) -> list[tuple[int, str]]:

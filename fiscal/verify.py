@@ -32,7 +32,7 @@ from .keys import key_id_of, load_public_pem
 from .problems import Problem, Report, print_report
 from .purge import ChainStart, chain_starts
 from .tickets import return_problems
-from .trust import duplicate_problems, restore_problems, trusted_keys
+from .trust import acknowledged_gaps, duplicate_problems, restore_problems, trusted_keys
 
 PARALLEL_MIN_RECORDS = 20_000  # below this, worker processes cost more than they save
 CHUNK_RECORDS = 25_000  # at most this many records per task (a few seconds of work)
@@ -112,6 +112,7 @@ def verify_database(
     for till in sorted({till for till, _ in journals}):
         for seq, text in restore_problems(conn, till):
             report.problems.append(Problem("JET", seq, "restore", text))
+        report.notes.extend(acknowledged_gaps(conn, till))
         purged_tickets = purges[till][0].get(TICKET)
         for seq, text in duplicate_problems(conn, till, purged_tickets.seq if purged_tickets else 0):
             report.problems.append(Problem("DUPLICATE", seq, "duplicate", text))

@@ -171,5 +171,5 @@ def test_restoring_yesterdays_copy_of_the_data_directory_is_detected(sold: Till,
     assert any("restauration" in w for w in warnings)
     events = [r[0] for r in restored.db.execute_sql("SELECT rtype FROM fiscal_record WHERE journal='JET'")]
     assert "RESTORE_DETECTED" in events
-    assert any("restauration détectée" in p and "ticket n°17" in p for p in _verify(restored))
+    assert any("restauration détectée" in p and "ticket n°13 à n°17 manquant" in p for p in _verify(restored))
     restored.db.close()

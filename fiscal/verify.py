@@ -32,7 +32,7 @@ from .keys import key_id_of, load_public_pem
 from .problems import Problem, Report, print_report
 from .purge import ChainStart, chain_starts
 from .tickets import return_problems
-from .trust import acknowledged_gaps, duplicate_problems, restore_problems, trusted_keys
+from .trust import acknowledged_gaps, duplicate_problems, key_period_problems, restore_problems, trusted_keys
 
 PARALLEL_MIN_RECORDS = 20_000  # below this, worker processes cost more than they save
 CHUNK_RECORDS = 25_000  # at most this many records per task (a few seconds of work)
@@ -76,6 +76,9 @@ def verify_database(
     keys, untrusted = trusted_keys(conn, keys, key_id_of(pinned_key) if pinned_key is not None else None)
     for _key_id, text in untrusted:
         report.problems.append(Problem("KEY", None, "untrusted_key", text))
+    root = key_id_of(pinned_key) if pinned_key is not None else None
+    for journal, seq, text in key_period_problems(conn, keys, root):
+        report.problems.append(Problem(journal, seq, "key_period", text))
     journals = conn.execute(
         "SELECT DISTINCT till, journal FROM fiscal_record ORDER BY till, journal"
     ).fetchall()

@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .journal import COLUMNS, JET, JOURNAL_LABELS, Record
+from .journal import COLUMNS, JET, JOURNAL_LABELS, JOURNALS, Record
 
 RESTORE_DETECTED = "RESTORE_DETECTED"
 GAP_ACKNOWLEDGED = "GAP_ACKNOWLEDGED"
@@ -90,12 +90,13 @@ def _purged_up_to(conn: sqlite3.Connection, till: str, journal: str) -> int:
 
 
 def _counter_gaps(conn: sqlite3.Connection, till: str, journal: str) -> TailGap | None:
-    count, first, last = conn.execute(
-        "SELECT COUNT(*), MIN(seq), MAX(seq) FROM fiscal_record WHERE till = ? AND journal = ?",
-        (till, journal),
-    ).fetchone()
-    if not count:
+    # three queries: MIN and MAX alone are one index probe each, COUNT(*) alone a scan of the index
+    where = "FROM fiscal_record WHERE till = ? AND journal = ?"
+    first = conn.execute(f"SELECT MIN(seq) {where}", (till, journal)).fetchone()[0]
+    if first is None:
         return None
+    last = conn.execute(f"SELECT MAX(seq) {where}", (till, journal)).fetchone()[0]
+    count = conn.execute(f"SELECT COUNT(*) {where}", (till, journal)).fetchone()[0]
     floor = _purged_up_to(conn, till, journal) + 1
     if first == floor and count == last - first + 1:
         return None  # the cheap case: every number from the floor to the head is there
@@ -132,10 +133,7 @@ def compare_tail(conn: sqlite3.Connection, till: str, anchored: dict[str, Any] |
         ).fetchone()
         if sig is None or sig[0] != head.get("sig"):
             found.append(TailGap(journal, REPLACED, anchored_seq, db_seq))
-    journals = [
-        r[0] for r in conn.execute("SELECT DISTINCT journal FROM fiscal_record WHERE till = ?", (till,))
-    ]
-    for journal in sorted(journals):
+    for journal in JOURNALS:
         gap = _counter_gaps(conn, till, journal)
         if gap is not None:
             found.append(gap)

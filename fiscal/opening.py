@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from types import TracebackType
 
-from .journal import JOURNAL_LABELS, FiscalError, FiscalLedger, Record, transaction
+from .journal import JET, JOURNAL_LABELS, FiscalError, FiscalLedger, Record, transaction
 from .tail import (
     GAP_ACKNOWLEDGED,
     RESTORE_DETECTED,
@@ -59,7 +59,7 @@ class WriteSession:
             if self.gaps:
                 self.ledger.append(
                     self.conn,
-                    "JET",
+                    JET,
                     RESTORE_DETECTED,
                     {
                         "event": RESTORE_DETECTED,
@@ -74,7 +74,7 @@ class WriteSession:
                         },
                     },
                 )
-            self.ledger.append(self.conn, "JET", "START", {"event": "START", "details": details})
+            self.ledger.append(self.conn, JET, "START", {"event": "START", "details": details})
         self.ledger.anchor_heads(self.conn)
         self.gaps = []
         self.clock_behind = None

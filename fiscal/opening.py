@@ -20,6 +20,7 @@ from types import TracebackType
 
 from .journal import JET, JOURNAL_LABELS, FiscalError, FiscalLedger, Record, transaction
 from .tail import (
+    GAP,
     GAP_ACKNOWLEDGED,
     RESTORE_DETECTED,
     TRUNCATED,
@@ -42,7 +43,11 @@ class WriteSession:
         self.version = version
         anchored = ledger.anchor.read() if ledger.anchor is not None else None
         already = reported_gaps(conn, ledger.till)
-        self.gaps: list[TailGap] = [g for g in compare_tail(conn, ledger.till, anchored) if g not in already]
+        # A numbering gap stays in the database: journaled once. The other mismatches are against the
+        # anchor, rewritten once journaled: seen again, they are a new event.
+        self.gaps: list[TailGap] = [
+            g for g in compare_tail(conn, ledger.till, anchored) if g.kind != GAP or g not in already
+        ]
         self.clock_behind = ledger.clock_behind(conn)
         self.started = False
         self.stopped = False

@@ -115,3 +115,22 @@ def test_a_deleted_middle_ticket_is_journaled_once_and_stays_a_chain_gap(
     assert "ticket n°4 : enregistrement(s) supprimé(s) avant celui-ci (n°3)" in out
     assert "écart reconnu : ticket n°3 manquant(s) dans la numérotation" in out
     assert "ANOMALIE" not in kiosk(shop, capsys, "report", "x")[2]  # not journaled again
+
+
+def test_a_damaged_anchor_is_journaled_each_time_it_is_found(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    anchor = shop / "fiscal-anchor.json"
+    for _ in range(2):
+        anchor.write_bytes(b"\0garbage" * 10)
+        assert "fichier d'ancrage illisible" in kiosk(shop, capsys, "report", "x")[2]
+        assert kiosk(shop, capsys, "fiscal", "acknowledge", "--by", "Marc", "--reason", "carte SD")[0] == 0
+    events = [
+        row[0]
+        for row in sqlite3.connect(shop / "kiosk.sqlite").execute(
+            "SELECT rtype FROM fiscal_record WHERE journal = 'JET' AND rtype IN ('RESTORE_DETECTED', 'GAP_ACKNOWLEDGED')"
+        )
+    ]
+    assert events == ["RESTORE_DETECTED", "GAP_ACKNOWLEDGED"] * 2
+    code, out, _ = kiosk(shop, capsys, "fiscal", "verify")
+    assert code == 0 and out.count("écart reconnu : fichier d'ancrage illisible") == 2

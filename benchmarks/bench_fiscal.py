@@ -39,7 +39,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fiscal import canonical
-from fiscal.archive import build_archive, verify_archive
+from fiscal.archive import build_archive
+from fiscal.archive_check import verify_archive
 from fiscal.closures import DAY, MONTH, YEAR, close_day, close_month, close_year, month_bounds
 from fiscal.journal import COLUMNS, TICKET, FiscalLedger, transaction
 from fiscal.keys import SigningKey, load_or_create_key

@@ -42,78 +42,30 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from calendar import monthrange
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from .journal import CLOSURE, COLUMNS, TICKET, FiscalError, FiscalLedger, Record, transaction
+from .periods import (
+    DAY,
+    KINDS,
+    MONTH,
+    MONTH_NAMES,
+    YEAR,
+    fiscal_year_bounds,
+    fiscal_year_of,
+    fr_date,
+    month_bounds,
+    period_label,
+)
 
-DAY = "DAY"
-MONTH = "MONTH"
-YEAR = "YEAR"
-KINDS = (DAY, MONTH, YEAR)
 _PARTS_OF = {MONTH: DAY, YEAR: MONTH}
 _RANK = {DAY: 0, MONTH: 1, YEAR: 2}
 
 _T = TypeVar("_T")
 _TOTAL_KEYS = ("tickets", "sales_count", "returns_count", "sales", "returns", "net", "change")
-
-
-def fr_date(value: date | str) -> str:
-    """2026-11-25 → 25/11/2026."""
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return day.strftime("%d/%m/%Y")
-
-
-MONTH_NAMES = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def period_label(kind: str, period: str) -> str:
-    """« la journée du 25/11/2026 », « le mois de novembre 2026 », « l'exercice 2026 »."""
-    if kind == DAY:
-        return f"la journée du {fr_date(period)}"
-    if kind == MONTH:
-        return f"le mois de {MONTH_NAMES[int(period[5:7]) - 1]} {period[:4]}"
-    if kind == YEAR:
-        return f"l'exercice {period}"
-    return f"la période {period}"
-
-
-# -- periods ------------------------------------------------------------------------------------------
-
-
-def month_bounds(year: int, month: int) -> tuple[date, date]:
-    if not 1 <= month <= 12:
-        raise ValueError(f"month {month} out of range")
-    return date(year, month, 1), date(year, month, monthrange(year, month)[1])
-
-
-def fiscal_year_bounds(year: int, first_month: int = 1) -> tuple[date, date]:
-    """First and last day of the fiscal year named `year` (the calendar year it starts in)."""
-    if not 1 <= first_month <= 12:
-        raise ValueError(f"first_month {first_month} out of range")
-    start = date(year, first_month, 1)
-    end_year, end_month = (year, 12) if first_month == 1 else (year + 1, first_month - 1)
-    return start, month_bounds(end_year, end_month)[1]
-
-
-def fiscal_year_of(day: date, first_month: int = 1) -> int:
-    return day.year if day.month >= first_month else day.year - 1
 
 
 # -- reading the journals -----------------------------------------------------------------------------
@@ -533,70 +485,85 @@ def _close_day(
     return _append(ledger, conn, DAY, period, body, when)
 
 
-def _close_month(
-    ledger: FiscalLedger,
-    conn: sqlite3.Connection,
-    year: int,
-    month: int,
-    today: date,
-    when: datetime,
-    prior: list[Closure],
-) -> Closure:
-    start, end = month_bounds(year, month)
-    period = f"{year:04d}-{month:02d}"
-    existing = _existing(prior, MONTH, period)
-    if existing is not None:
-        raise _already(existing)
-    if not _period_over(end, today, prior):
-        raise FiscalError(
-            f"Le mois de {MONTH_NAMES[month - 1]} {year:04d} n'est pas terminé : "
-            "il se clôture après sa dernière journée."
-        )
-    closed = {c.period for c in prior if c.kind == DAY}
-    days = [d for d in _ticket_days(conn, ledger.till) if start.isoformat() <= d <= end.isoformat()]
-    missing = [d for d in days if d not in closed]
-    if missing:
-        listed = ", ".join(fr_date(d) for d in missing[:5]) + (" …" if len(missing) > 5 else "")
-        raise FiscalError(
-            f"Le mois de {MONTH_NAMES[month - 1]} {year:04d} ne peut pas être clôturé : "
-            f"journée(s) avec tickets non clôturée(s) ({listed})."
-        )
-    body, _ = _merged_body(conn, ledger.till, MONTH, start, end, prior)
-    return _append(ledger, conn, MONTH, period, body, when)
+@dataclass(frozen=True)
+class _Span:
+    """A month or a fiscal year to close: its bounds, its parts and how its messages name them."""
+
+    kind: str
+    period: str
+    start: date
+    end: date
+    name: str  # « Le mois de novembre 2026 », « L'exercice 2026 »
+    unfinished: str  # how the « not over » message names it
+    missing: str  # « journée(s) avec tickets non clôturée(s) » / « mois avec … »
+    part_of: Callable[[str], str]  # a ticket day → the part (day or month) it belongs to
+    show: Callable[[str], str]  # a part, as the message lists it
+    listed: int | None  # parts listed at most (None: all)
 
 
-def _close_year(
-    ledger: FiscalLedger,
-    conn: sqlite3.Connection,
-    year: int,
-    first_month: int,
-    today: date,
-    when: datetime,
-    prior: list[Closure],
-) -> Closure:
+def _span(kind: str, year: int, month: int = 1, first_month: int = 1) -> _Span:
+    if kind == MONTH:
+        start, end = month_bounds(year, month)
+        name = f"Le mois de {MONTH_NAMES[month - 1]} {year:04d}"
+        return _Span(
+            MONTH,
+            f"{year:04d}-{month:02d}",
+            start,
+            end,
+            name,
+            name,
+            "journée(s) avec tickets non clôturée(s)",
+            lambda day: day,
+            fr_date,
+            5,
+        )
     start, end = fiscal_year_bounds(year, first_month)
-    period = f"{year:04d}"
-    existing = _existing(prior, YEAR, period)
+    name = f"L'exercice {year:04d}"
+    return _Span(
+        YEAR,
+        f"{year:04d}",
+        start,
+        end,
+        name,
+        f"{name} (du {fr_date(start)} au {fr_date(end)})",
+        "mois avec tickets non clôturé(s)",
+        lambda day: day[:7],
+        lambda m: f"{m[5:]}/{m[:4]}",
+        None,
+    )
+
+
+def _close_span(
+    ledger: FiscalLedger,
+    conn: sqlite3.Connection,
+    span: _Span,
+    today: date,
+    when: datetime,
+    prior: list[Closure],
+    first_month: int,
+) -> Closure:
+    """Sign the MONTH or YEAR closure of `span`: the sum of its DAY (or MONTH) closures, once it is over
+    and each of its parts with tickets is closed."""
+    existing = _existing(prior, span.kind, span.period)
     if existing is not None:
         raise _already(existing)
-    if not _period_over(end, today, prior):
-        raise FiscalError(
-            f"L'exercice {period} (du {fr_date(start)} au {fr_date(end)}) n'est pas terminé : "
-            "il se clôture après sa dernière journée."
-        )
-    closed = {c.period for c in prior if c.kind == MONTH}
-    months = sorted(
-        {d[:7] for d in _ticket_days(conn, ledger.till) if start.isoformat() <= d <= end.isoformat()}
+    if not _period_over(span.end, today, prior):
+        raise FiscalError(f"{span.unfinished} n'est pas terminé : il se clôture après sa dernière journée.")
+    closed = {c.period for c in prior if c.kind == _PARTS_OF[span.kind]}
+    within = (
+        d for d in _ticket_days(conn, ledger.till) if span.start.isoformat() <= d <= span.end.isoformat()
     )
-    missing = [m for m in months if m not in closed]
+    missing = [part for part in sorted({span.part_of(d) for d in within}) if part not in closed]
     if missing:
-        listed = ", ".join(f"{m[5:]}/{m[:4]}" for m in missing)
+        shown = missing if span.listed is None else missing[: span.listed]
+        more = " …" if len(shown) < len(missing) else ""
         raise FiscalError(
-            f"L'exercice {period} ne peut pas être clôturé : mois avec tickets non clôturé(s) ({listed})."
+            f"{span.name} ne peut pas être clôturé : {span.missing} ({', '.join(map(span.show, shown))}{more})."
         )
-    body, _ = _merged_body(conn, ledger.till, YEAR, start, end, prior)
-    body["first_month"] = first_month
-    return _append(ledger, conn, YEAR, period, body, when)
+    body, _ = _merged_body(conn, ledger.till, span.kind, span.start, span.end, prior)
+    if span.kind == YEAR:
+        body["first_month"] = first_month
+    return _append(ledger, conn, span.kind, span.period, body, when)
 
 
 def _run(ledger: FiscalLedger, conn: sqlite3.Connection, action: Callable[[], _T]) -> _T:
@@ -633,13 +600,7 @@ def close_month(
 ) -> Record:
     """Sign the MONTH closure: the sum of the month's DAY closures. Refused until the month is over and
     every day of it with tickets is closed."""
-    now = _now(ledger, when)
-
-    def action() -> Record:
-        prior = closures(conn, ledger.till)
-        return _close_month(ledger, conn, year, month, now.date(), now, prior).record
-
-    return _run(ledger, conn, action)
+    return _close(ledger, conn, _span(MONTH, year, month), 1, when)
 
 
 def close_year(
@@ -651,11 +612,17 @@ def close_year(
 ) -> Record:
     """Sign the YEAR closure of fiscal year `year` (starting in month `first_month` of `year`): the sum
     of its MONTH closures. Refused until it is over and every month of it with tickets is closed."""
+    return _close(ledger, conn, _span(YEAR, year, first_month=first_month), first_month, when)
+
+
+def _close(
+    ledger: FiscalLedger, conn: sqlite3.Connection, span: _Span, first_month: int, when: datetime | None
+) -> Record:
     now = _now(ledger, when)
 
     def action() -> Record:
         prior = closures(conn, ledger.till)
-        return _close_year(ledger, conn, year, first_month, now.date(), now, prior).record
+        return _close_span(ledger, conn, span, now.date(), now, prior, first_month).record
 
     return _run(ledger, conn, action)
 
@@ -691,25 +658,18 @@ def close_pending(
         for d in ticket_days:
             if d < today.isoformat() and (DAY, d) not in closed:
                 todo.append((d, _RANK[DAY], DAY, date.fromisoformat(d)))
-        months = sorted({d[:7] for d in active_days})
-        for m in months:
-            year, month = int(m[:4]), int(m[5:])
-            end = month_bounds(year, month)[1]
-            if _period_over(end, today, prior) and (MONTH, m) not in closed:
-                todo.append((end.isoformat(), _RANK[MONTH], MONTH, (year, month)))
+        spans = [_span(MONTH, int(m[:4]), int(m[5:])) for m in sorted({d[:7] for d in active_days})]
         years = sorted({fiscal_year_of(date.fromisoformat(d), first_month) for d in active_days})
-        for y in years:
-            end = fiscal_year_bounds(y, first_month)[1]
-            if _period_over(end, today, prior) and (YEAR, f"{y:04d}") not in closed:
-                todo.append((end.isoformat(), _RANK[YEAR], YEAR, y))
+        spans += [_span(YEAR, y, first_month=first_month) for y in years]
+        for span in spans:
+            if _period_over(span.end, today, prior) and (span.kind, span.period) not in closed:
+                todo.append((span.end.isoformat(), _RANK[span.kind], span.kind, span))
         done: list[Record] = []
         for _, _, kind, key in sorted(todo, key=lambda t: (t[0], t[1])):
             if kind == DAY:
                 closure = _close_day(ledger, conn, key, today, now, False, prior)
-            elif kind == MONTH:
-                closure = _close_month(ledger, conn, key[0], key[1], today, now, prior)
             else:
-                closure = _close_year(ledger, conn, key, first_month, today, now, prior)
+                closure = _close_span(ledger, conn, key, today, now, prior, first_month)
             prior.append(closure)
             done.append(closure.record)
         return done

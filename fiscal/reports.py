@@ -19,8 +19,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import canonical
-from .closures import DAY, MONTH, YEAR, find_closure, fr_date, month_bounds, period_label, period_summary
+from .closures import find_closure, period_summary
 from .journal import CLOSURE, FiscalError, FiscalLedger, Record
+from .periods import DAY, MONTH, YEAR, fr_date, month_bounds, period_label
 from .timeutil import parse_utc, stamp
 
 WIDTH = 42

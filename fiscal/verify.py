@@ -1,4 +1,4 @@
-"""The verifier: checks every journal of a till database (and, later, archives) on its own.
+"""The verifier: checks every journal of a till database, or an archive (fiscal.archive_check), on its own.
 
     python -m fiscal.verify DATABASE.sqlite [--anchor FILE] [--pubkey FILE] [--json]
 
@@ -10,15 +10,13 @@ itself; the report is the same, problem for problem, as the one process would gi
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,161 +24,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .anchor import Anchor
+from .archive_check import verify_archive
+from .chain_check import check_anchor, check_chain, load_keys
 from .closures import check_closures
-from .journal import CLOSURE, COLUMNS, JOURNAL_LABELS, TICKET, Record, clock_backs, covered_by_clock_back
-from .keys import KeyFileError, key_id_of, load_public_pem, raw_public_key, verify_signature
+from .journal import CLOSURE, COLUMNS, TICKET, Record, clock_backs
+from .keys import key_id_of, load_public_pem
+from .problems import Problem, Report, print_report
 from .purge import ChainStart, chain_starts
-from .tickets import check_ticket, grand_totals_after, return_problems
-from .trust import duplicate_problems, restore_problems, trusted_keys
-
-
-@dataclass(frozen=True)
-class Problem:
-    journal: str
-    seq: int | None
-    code: str
-    message: str
-
-    def line(self) -> str:
-        label = JOURNAL_LABELS.get(self.journal, self.journal)
-        where = f"{label} n°{self.seq}" if self.seq is not None else label
-        return f"{where} : {self.message}"
-
-
-@dataclass
-class Report:
-    records: int = 0
-    journals: dict[str, int] = field(default_factory=dict)
-    keys: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "records": self.records,
-            "journals": self.journals,
-            "keys": self.keys,
-            "problems": [asdict(p) | {"text": p.line()} for p in self.problems],
-        }
-
-
-def _load_keys(conn: sqlite3.Connection, report: Report) -> dict[str, Ed25519PublicKey]:
-    keys: dict[str, Ed25519PublicKey] = {}
-    for key_id, pem in conn.execute("SELECT key_id, public_pem FROM fiscal_key ORDER BY created_utc"):
-        try:
-            public = load_public_pem(pem)
-        except (KeyFileError, ValueError):
-            report.problems.append(Problem("KEY", None, "bad_key", f"clé {key_id} illisible"))
-            continue
-        if key_id_of(public) != key_id:
-            report.problems.append(Problem("KEY", None, "bad_key", f"clé {key_id} : empreinte fausse"))
-            continue
-        keys[key_id] = public
-    return keys
-
-
-def check_chain(
-    rows: Iterable[tuple[Any, ...]],
-    keys: dict[str, Ed25519PublicKey],
-    report: Report,
-    clock_jumps: list[tuple[str, str]] | None = None,
-    *,
-    previous_row: tuple[Any, ...] | None = None,
-    start: ChainStart | None = None,
-) -> Record | None:
-    """Check one journal's records in seq order; returns the last record seen.
-
-    Rows are (id, *COLUMNS). `previous_row`, in the same form, is the record just before `rows` when they
-    are a slice of a longer journal (checked on its own): the checks of the first row (gap, chaining,
-    storage order, time, grand totals) then run against it, so that the problems of consecutive slices,
-    put end to end, are exactly those of the whole journal. It is not counted nor checked itself.
-    Without `previous_row`, `start` is where a purged journal now starts (its last purged record, as the
-    signed PURGE record names it): the first record must follow it exactly.
-    """
-    previous: Record | None = None
-    previous_gt: Any = None
-    previous_id = -1
-    raw_keys = {key_id: raw_public_key(key) for key_id, key in keys.items()}
-    if previous_row is not None:
-        previous_id, *previous_columns = previous_row
-        previous = Record.from_row(tuple(previous_columns))
-    elif start is not None:
-        previous = _purged_record(start)
-        previous_gt = start.gt if start.gt is not None else None
-    for row_id, *columns in rows:
-        record = Record.from_row(tuple(columns))
-        report.records += 1
-        problems = report.problems
-        j, seq = record.journal, record.seq
-        expected = previous.seq + 1 if previous else 1
-        if seq != expected:
-            gap = f"n°{expected}" if seq == expected + 1 else f"n°{expected} à n°{seq - 1}"
-            problems.append(Problem(j, seq, "gap", f"enregistrement(s) supprimé(s) avant celui-ci ({gap})"))
-        elif record.prev_sig != (previous.sig if previous else ""):
-            problems.append(Problem(j, seq, "chain", "chaînage rompu : signature précédente différente"))
-        if row_id < previous_id:
-            problems.append(
-                Problem(j, seq, "order", "enregistrement inséré ou réordonné (ordre de stockage)")
-            )
-        public = raw_keys.get(record.key_id)
-        if public is None:
-            problems.append(Problem(j, seq, "unknown_key", f"signé par une clé inconnue ({record.key_id})"))
-        elif not verify_signature(public, record.sig, record.message()):
-            problems.append(
-                Problem(j, seq, "signature", "signature invalide : contenu modifié après signature")
-            )
-        if (
-            previous is not None
-            and record.ts_utc < previous.ts_utc
-            and not covered_by_clock_back(clock_jumps or [], previous.ts_utc, record.ts_utc)
-        ):
-            problems.append(Problem(j, seq, "time", "horodatage antérieur à l'enregistrement précédent"))
-        if j == TICKET:
-            previous_gt = _check_ticket_content(record, previous, previous_gt, problems)
-        previous, previous_id = record, row_id
-    return previous
-
-
-def _purged_record(start: ChainStart) -> Record:
-    """The last purged record of a journal, as far as the chain needs it (number, signature, time)."""
-    body = json.dumps({"gt": start.gt}) if start.gt is not None else "{}"
-    return Record("", "", start.seq, "PURGED", start.ts_utc, 0, "", None, body, "", "", start.sig)
-
-
-def _check_ticket_content(
-    record: Record, previous: Record | None, previous_gt: Any, problems: list[Problem]
-) -> Any:
-    """Check a ticket's content and grand totals; returns its grand totals for the next ticket (the
-    previous ticket's body is parsed once, not again for each check)."""
-    try:
-        body = record.data()
-    except ValueError:
-        problems.append(Problem(record.journal, record.seq, "content", "contenu illisible"))
-        return None
-    for text in check_ticket(body, record.total):
-        problems.append(Problem(record.journal, record.seq, "content", text))
-    if previous is not None and previous.seq == record.seq - 1 and record.total is not None:
-        if previous_gt is None:
-            try:
-                previous_gt = previous.data().get("gt", {})
-            except ValueError:
-                return body.get("gt")
-        try:
-            expected = grand_totals_after(previous_gt, record.total)
-        except (ValueError, TypeError, AttributeError):
-            return body.get("gt")
-        if body.get("gt") != expected:
-            problems.append(
-                Problem(
-                    record.journal, record.seq, "grand_total", f"grand total {body.get('gt')} ≠ {expected}"
-                )
-            )
-    return body.get("gt")
-
+from .tickets import return_problems
+from .trust import acknowledged_gaps, duplicate_problems, key_period_problems, restore_problems, trusted_keys
 
 PARALLEL_MIN_RECORDS = 20_000  # below this, worker processes cost more than they save
 CHUNK_RECORDS = 25_000  # at most this many records per task (a few seconds of work)
@@ -210,7 +62,7 @@ def verify_database(
     problem for problem and in the same order. Without `path`, or for a small journal, nothing is spawned.
     """
     report = Report()
-    keys = _load_keys(conn, report)
+    keys = load_keys(conn, report)
     report.keys = sorted(keys)
     if pinned_key is not None:
         pinned = key_id_of(pinned_key)
@@ -224,6 +76,9 @@ def verify_database(
     keys, untrusted = trusted_keys(conn, keys, key_id_of(pinned_key) if pinned_key is not None else None)
     for _key_id, text in untrusted:
         report.problems.append(Problem("KEY", None, "untrusted_key", text))
+    root = key_id_of(pinned_key) if pinned_key is not None else None
+    for journal, seq, text in key_period_problems(conn, keys, root):
+        report.problems.append(Problem(journal, seq, "key_period", text))
     journals = conn.execute(
         "SELECT DISTINCT till, journal FROM fiscal_record ORDER BY till, journal"
     ).fetchall()
@@ -260,13 +115,14 @@ def verify_database(
     for till in sorted({till for till, _ in journals}):
         for seq, text in restore_problems(conn, till):
             report.problems.append(Problem("JET", seq, "restore", text))
+        report.notes.extend(acknowledged_gaps(conn, till))
         purged_tickets = purges[till][0].get(TICKET)
         for seq, text in duplicate_problems(conn, till, purged_tickets.seq if purged_tickets else 0):
             report.problems.append(Problem("DUPLICATE", seq, "duplicate", text))
         for seq, text in return_problems(conn, till):
             report.problems.append(Problem(TICKET, seq, "return", text))
     if anchor is not None:
-        _check_anchor(anchor, heads, report)
+        check_anchor(anchor, heads, report)
     return report
 
 
@@ -463,30 +319,6 @@ def _check_in_workers(
     return heads
 
 
-def _check_anchor(anchor: dict[str, Any], heads: dict[str, Record | None], report: Report) -> None:
-    if anchor.get("corrupt"):
-        report.problems.append(Problem("ANCHOR", None, "anchor", "fichier d'ancrage illisible"))
-        return
-    for journal, head in (anchor.get("heads") or {}).items():
-        db_head = heads.get(journal)
-        anchored_seq = int(head.get("seq", 0))
-        db_seq = db_head.seq if db_head else 0
-        if db_seq < anchored_seq:
-            report.problems.append(
-                Problem(
-                    journal,
-                    anchored_seq,
-                    "truncated",
-                    f"queue tronquée : la base s'arrête au n°{db_seq}, l'ancrage en connaît "
-                    f"{anchored_seq} (suppression ou restauration d'une copie ancienne)",
-                )
-            )
-        elif db_head is not None and db_seq == anchored_seq and db_head.sig != head.get("sig"):
-            report.problems.append(
-                Problem(journal, db_seq, "anchor", "dernier enregistrement différent de celui ancré")
-            )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fiscal.verify", description=__doc__)
     parser.add_argument("database", type=Path, help="base SQLite de la caisse, ou archive NF525 (.zip)")
@@ -501,9 +333,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.pubkey} : fichier introuvable", file=sys.stderr)
         return 2
     if args.database.suffix.lower() == ".zip":
-        # Imported here: fiscal.archive imports this module (Problem, Report, check_chain).
-        from .archive import verify_archive
-
         if args.anchor is not None:
             print("--anchor ne s'applique qu'à une base, pas à une archive", file=sys.stderr)
             return 2
@@ -517,17 +346,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if report.ok else 1
 
 
-def print_report(report: Report, *, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
-        return
-    for problem in report.problems:
-        print(problem.line())
-    journals = ", ".join(f"{JOURNAL_LABELS.get(j, j)} {n}" for j, n in sorted(report.journals.items()))
-    verdict = "intègre" if report.ok else f"{len(report.problems)} problème(s)"
-    print(
-        f"Vérification : {report.records} enregistrements ({journals}) ; clés {', '.join(report.keys)} ; {verdict}"
-    )
+__all__ = [
+    "Problem",
+    "Report",
+    "available_cpus",
+    "check_chain",
+    "main",
+    "print_report",
+    "verify_database",
+    "verify_path",
+]
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from drivers.scanner import Scanner, ScanResult, open_scanners
 from fiscal.anchor import Anchor
 from fiscal.archive import ArchiveInfo, build_archive
 from fiscal.closures import DAY, close_day
-from fiscal.journal import ARCHIVE, JET, JOURNAL_LABELS, FiscalLedger, heads, transaction
+from fiscal.journal import ARCHIVE, JET, FiscalLedger, Record, transaction
 from fiscal.keys import (
     create_key,
     finish_rotation,
@@ -36,6 +36,7 @@ from fiscal.keys import (
     load_or_create_key,
     pending_key_path,
 )
+from fiscal.opening import WriteSession, open_for_write
 from fiscal.reports import PeriodReport, x_report, z_report_from_record
 from kiosk import __version__
 from kiosk.catalogue.articles import Catalogue
@@ -93,7 +94,14 @@ def system_clock(config: Config) -> Callable[[], datetime]:
 
 
 class Till:
-    def __init__(self, data_dir: Path, config: Config, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        config: Config,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        process: str = "till",
+    ):
         self.data_dir = data_dir
         self.config = config
         self.clock = clock or system_clock(config)
@@ -156,14 +164,35 @@ class Till:
             from kiosk.uplink.wiring import install
 
             install(self)  # sales, closures, JET events, stock and loyalty lines go to the outbox too
-        self.clock_behind: str | None = None
-        self._restored: list[str] = []
+        # Last, so that the uplink hears it: the tail checked against its anchor (a mismatch journaled),
+        # START journaled (fiscal.opening) — for every process, whatever it goes on to do.
+        self.session: WriteSession = open_for_write(
+            self.ledger, self.db.connection(), process=process, version=__version__
+        )
+        self.clock_behind: str | None = self.session.clock_behind
+        self._stopped = False
 
     @classmethod
     def open(
-        cls, data_dir: Path, config_file: Path | None = None, clock: Callable[[], datetime] | None = None
+        cls,
+        data_dir: Path,
+        config_file: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        process: str = "till",
     ) -> Till:
-        return cls(data_dir, load_config(config_file, data_dir), clock)
+        """The till on `data_dir`, its journals opened for writing by `process` (« ui », « cli:sim
+        sales », …): checked against their anchor, START journaled."""
+        return cls(data_dir, load_config(config_file, data_dir), clock, process=process)
+
+    @property
+    def ledger_alert(self) -> str | None:
+        """A fiscal anomaly waiting for a manager (French banner), else None."""
+        return self.session.alert
+
+    def acknowledge_gap(self, by: str, reason: str) -> Record:
+        """A manager acknowledges the detected gaps (JET GAP_ACKNOWLEDGED); raises FiscalError (French)."""
+        return self.session.acknowledge(by, reason)
 
     # -- data directory ---------------------------------------------------------------------------
     @property
@@ -173,22 +202,12 @@ class Till:
 
     # -- life cycle ------------------------------------------------------------------------------
     def start(self) -> list[str]:
-        """Journal the start; check the fiscal tail against its anchor. Returns warnings (French)."""
+        """The UI's start (the journals were opened for writing with the till): software update,
+        configuration changes, days left open, receipts cut short. Returns warnings (French)."""
         conn = self.db.connection()
         warnings = []
-        anchored = (self.ledger.anchor.read() if self.ledger.anchor else None) or {}
-        current = heads(conn, self.ledger.till)
-        self._restored = [
-            f"{JOURNAL_LABELS.get(journal, journal)} n°{head['seq']}"
-            for journal, head in (anchored.get("heads") or {}).items()
-            if current.get(journal, {}).get("seq", 0) < head.get("seq", 0)
-        ]
-        if self._restored:
-            warnings.append(
-                "Données fiscales plus anciennes que le dernier état connu (restauration ou suppression) : "
-                "l'événement est journalisé, prévenez votre responsable."
-            )
-        self.clock_behind = self.ledger.clock_behind(conn)
+        if self.ledger_alert:
+            warnings.append(self.ledger_alert)
         if self.clock_behind is None:
             self._journal_start(conn)
         else:  # nothing can be signed before a manager confirms the time (UI: at start or login)
@@ -201,10 +220,7 @@ class Till:
         return warnings
 
     def _journal_start(self, conn: sqlite3.Connection) -> None:
-        """The start's JET entries: restore detected, START, software update, configuration changes."""
-        if self._restored:
-            self.ledger.record_event(conn, "RESTORE_DETECTED", {"anchored": self._restored})
-        self.ledger.record_event(conn, "START", {"version": __version__})
+        """The start's JET entries after START: software update, configuration changes."""
         previous = Meta.get_or_none(Meta.key == "software_version")
         if previous is not None and previous.value != __version__:
             self.ledger.record_event(conn, "SOFTWARE_UPDATE", {"from": previous.value, "to": __version__})
@@ -223,6 +239,7 @@ class Till:
         """A manager confirmed the time although it is earlier than the journals: journal it, then start."""
         conn = self.db.connection()
         self.ledger.confirm_clock_back(conn, manager)
+        self.session.begin()  # what the opening found, then START
         if self.clock_behind is not None:
             self._journal_start(conn)
         self.clock_behind = None
@@ -293,9 +310,11 @@ class Till:
         return notes
 
     def stop(self) -> None:
-        conn = self.db.connection()
-        self.ledger.record_event(conn, "STOP", {"version": __version__})
-        self.ledger.anchor_heads(conn)
+        """JET STOP (fiscal.opening), the anchor closed, the database closed; once."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.session.stop()
         if self.ledger.anchor is not None:
             self.ledger.anchor.close()
         self.db.close()

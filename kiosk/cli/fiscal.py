@@ -23,6 +23,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "--date", type=date.fromisoformat, help="AAAA-MM-JJ dans la période (défaut : aujourd'hui)"
     )
 
+    ack = fiscal.add_parser(
+        "acknowledge", help="un responsable reconnaît un écart détecté (journalisé, rien n'est effacé)"
+    )
+    ack.add_argument("--by", required=True, help="nom du responsable (gestionnaire ou administrateur)")
+    ack.add_argument("--reason", required=True, help="motif (restauration d'une sauvegarde, panne disque…)")
+
     purge = fiscal.add_parser("purge", help="purge des périodes archivées de plus de 6 ans (contrôles)")
     purge.add_argument("--before", type=date.fromisoformat, required=True, help="AAAA-MM-01")
     purge.add_argument("--yes", action="store_true", help="purger (sans : montre seulement ce qui le serait)")
@@ -45,6 +51,8 @@ def run(till, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
         return _close(till, args.period, args.date)
     if args.action == "purge":
         return _purge(till, args.before, args.yes)
+    if args.action == "acknowledge":
+        return _acknowledge(till, args.by, args.reason)
     if args.action == "rotate-key":
         import getpass
 
@@ -79,6 +87,31 @@ def _close(till, period: str, day: date | None) -> int:  # type: ignore[no-untyp
         return 1
     report = z_report_from_record(record)
     print(report.as_text() + till.cash_section(report))
+    return 0
+
+
+def _acknowledge(till, by: str, reason: str) -> int:  # type: ignore[no-untyped-def]
+    """A manager (of the staff list) acknowledges the detected gaps: journaled, the verifier then reports
+    them as acknowledged instead of failing. Nothing is deleted nor reset."""
+    from fiscal.journal import FiscalError
+
+    managers = {m.name.casefold(): m for m in till.staff.members() if m.role in ("admin", "manager")}
+    member = managers.get(by.strip().casefold())
+    if member is None:
+        print(
+            f"« {by} » n'est pas un responsable de la caisse (gestionnaire ou administrateur).",
+            file=sys.stderr,
+        )
+        return 2
+    pending = till.session.pending
+    try:
+        record = till.acknowledge_gap(member.name, reason)
+    except FiscalError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for detection in pending:
+        print(f"Écart reconnu : {detection.text()}")
+    print(f"Reconnu par {member.name}, journalisé (JET n°{record.seq}).")
     return 0
 
 

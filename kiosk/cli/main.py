@@ -40,6 +40,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+ALERT_EXIT = 3  # a command did its work, but a detected fiscal gap waits for a manager's acknowledgement
+
+
+def _process(args: argparse.Namespace) -> str:
+    """Who opens the journals, as START and RESTORE_DETECTED name it: « ui », « cli:sim sales », …"""
+    if args.command is None:
+        return "ui"
+    action = getattr(args, "action", None)
+    return f"cli:{args.command} {action}" if isinstance(action, str) else f"cli:{args.command}"
+
+
+def _say_alert(till) -> None:  # type: ignore[no-untyped-def]
+    if till.ledger_alert:
+        print(till.ledger_alert, file=sys.stderr)
+
+
 def _group(command: str | None) -> ModuleType | None:
     return next((g for g in GROUPS if command in g.COMMANDS), None)
 
@@ -65,12 +81,22 @@ def main(argv: list[str] | None = None) -> int:
             from kiosk.demo.simulation import SimClock
 
             clock = SimClock(datetime.now(UTC))
-        till = Till.open(data_dir, args.config, clock=clock)
+        till = Till.open(data_dir, args.config, clock=clock, process=_process(args))
         if group is None:
             from kiosk.ui.app import run_app
 
-            return run_app(till)
-        return int(group.run(till, args))
+            return run_app(till)  # the UI shows the alert in its title bar
+        try:
+            _say_alert(till)
+            code = int(group.run(till, args))
+            if code == 0 and till.ledger_alert:
+                _say_alert(till)
+                return ALERT_EXIT  # the act is done; the gap still waits for a manager
+            return code
+        finally:
+            if clock is not None:  # the simulated days are over: STOP is signed at the real time
+                clock.now = max(clock.now, datetime.now(UTC))
+            till.stop()
     except ConfigError as exc:
         print("Configuration invalide :", file=sys.stderr)
         for problem in exc.problems:

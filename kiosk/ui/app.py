@@ -57,6 +57,7 @@ class KioskApp(App[None]):
         self.scanners = self.till.open_scanners(lambda result: self.call_from_thread(self.scanned, result))
         for warning in self.till.start():
             self.notify(warning, severity="error", timeout=30)
+        self.update_sub_title()  # a fiscal anomaly waiting for a manager shows in the title bar
         self.check_devices()
         self.receipt_mail.start()
         from kiosk.ui.screens.uplink import start_uplink
@@ -111,7 +112,11 @@ class KioskApp(App[None]):
             parts.append("MODE FORMATION — tickets fictifs")
         if self.uplink_note:
             parts.append(self.uplink_note)
+        if self.till.ledger_alert:
+            parts.append("ANOMALIE FISCALE : tickets manquants, prévenez un responsable")
         self.sub_title = " — ".join(parts)
+        shop = self.till.config.get("shop.name")
+        self.title = f"⚠ ANOMALIE FISCALE — {shop}" if self.till.ledger_alert else shop
 
     def on_unmount(self) -> None:
         self.scanners.close()

@@ -21,8 +21,8 @@ from fiscal.archive import (
     ArchiveInfo,
     build_archive,
     period_bounds,
-    verify_archive,
 )
+from fiscal.archive_check import verify_archive
 from fiscal.fec import (
     FEC_COLUMNS,
     FEC_ENCODING,

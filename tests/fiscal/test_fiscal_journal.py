@@ -171,5 +171,25 @@ def test_restoring_yesterdays_copy_of_the_data_directory_is_detected(sold: Till,
     assert any("restauration" in w for w in warnings)
     events = [r[0] for r in restored.db.execute_sql("SELECT rtype FROM fiscal_record WHERE journal='JET'")]
     assert "RESTORE_DETECTED" in events
-    assert any("restauration détectée" in p and "ticket n°17" in p for p in _verify(restored))
+    assert any("restauration détectée" in p and "ticket n°13 à n°17 manquant" in p for p in _verify(restored))
     restored.db.close()
+
+
+async def test_the_till_shows_a_detected_gap_in_its_title_bar(sold: Till) -> None:
+    from kiosk.ui.app import KioskApp
+
+    assert sold.ledger_alert is None
+    conn = _raw(sold)
+    conn.execute("DELETE FROM fiscal_record WHERE journal = 'TICKET' AND seq > 10")
+    conn.close()
+    reopened = Till.open(sold.data_dir, process="ui")
+    assert reopened.ledger_alert is not None and "ticket n°11 à n°12 manquant(s)" in reopened.ledger_alert
+    app = KioskApp(reopened)
+    async with app.run_test(size=(100, 30)):
+        assert app.title.startswith("⚠ ANOMALIE FISCALE")
+        assert "ANOMALIE FISCALE : tickets manquants, prévenez un responsable" in app.sub_title
+    reopened.acknowledge_gap("Marc", "copie de la veille remise en place")
+    assert reopened.ledger_alert is None
+    events = [r[0] for r in reopened.db.execute_sql("SELECT rtype FROM fiscal_record WHERE journal='JET'")]
+    assert events.count("RESTORE_DETECTED") == 1 and events[-1] == "GAP_ACKNOWLEDGED"
+    reopened.db.close()

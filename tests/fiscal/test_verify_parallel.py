@@ -15,6 +15,7 @@ import pytest
 
 from fiscal import verify
 from fiscal.anchor import Anchor
+from fiscal.chain_check import load_keys
 from fiscal.closures import close_pending
 from fiscal.journal import COLUMNS, FiscalLedger, transaction
 from fiscal.keys import load_or_create_key
@@ -236,7 +237,7 @@ def test_chain_slices_end_to_end_equal_the_whole(journal: Path, cut: int) -> Non
 def _keys(journal: Path) -> dict[str, Any]:
     conn = sqlite3.connect(journal / "till.sqlite")
     report = Report()
-    keys = verify._load_keys(conn, report)
+    keys = load_keys(conn, report)
     conn.close()
     return keys
 

@@ -102,4 +102,3 @@ def introduced_key(record: Record) -> tuple[str, str] | None:
     except (ValueError, KeyError, TypeError, AttributeError, KeyFileError):
         return None
     return (key_id, pem) if key_id == new else None
-

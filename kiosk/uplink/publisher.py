@@ -189,6 +189,9 @@ class Publisher:
                     _, topic, payload, props = item
                     if topic == self._topics["ack"]:
                         seq, gap = _ack(payload)
+                        # never beyond what this till sent: a portal ahead of it (the till restored
+                        # from an old copy numbers its events again) must not delete unsent events
+                        seq = min(seq, sent)
                         if seq > acked:
                             acknowledge(conn, seq)
                             acked, progress = seq, time.monotonic()

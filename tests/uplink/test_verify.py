@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fiscal import canonical
-from fiscal.journal import COLUMNS, TICKET, Record, heads
+from fiscal.journal import COLUMNS, TICKET, FiscalLedger, Record, heads
+from fiscal.keys import create_key
 from fiscal.record_check import signed_fields
 from kiosk.demo.simulation import simulate_sales
 from kiosk.till import Till
 from kiosk.uplink import outbox
+from kiosk.uplink.ingest import Incoming, Store, open_store
 from kiosk.uplink.publisher import Publisher
+from kiosk.uplink.status import fiscal_keys
 from tests.support.broker import Broker, broker, open_uplink_till, pg_url, wait_until
 from tests.support.portal import RunningIngest, drained
 
@@ -209,3 +213,73 @@ def test_a_till_rolled_back_with_its_anchor_raises_the_chain_and_link_alerts(
     assert link[0].endswith("chaîne rompue (caisse restaurée d'une copie ancienne ?)")
     verdicts = [r[0] for r in portal.query("SELECT verdict FROM uplink_conflict WHERE type = 'sale'")]
     assert verdicts == ["broken_link"]  # the restored till's sale: signed well, but forking the chain
+
+
+# -- the ingest's rules without a broker, on both stores ------------------------------------------
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        opened = open_store(f"sqlite:{tmp_path / 'portal.sqlite'}")
+    else:
+        opened = open_store(*request.getfixturevalue("pg_url"))
+    yield opened
+    opened.close()
+
+
+def ledger(tmp_path: Path, name: str) -> tuple[FiscalLedger, sqlite3.Connection]:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    opened = FiscalLedger("T01", create_key(tmp_path / f"{name}.pem"), lambda: datetime.now(UTC))
+    opened.setup(conn)
+    return opened, conn
+
+
+def incoming(seq: int, payload: dict[str, Any], type: str = "jet") -> Incoming:
+    return Incoming(str(uuid.uuid4()), "S001", "T01", seq, type, 1, outbox.utc_now(), json.dumps(payload))
+
+
+def status_with_keys(conn: sqlite3.Connection) -> str:
+    return json.dumps({"online": True, "fiscal_keys": fiscal_keys(conn, "T01")})
+
+
+def verdicts(store: Store) -> list[str | None]:
+    rows = store.conn.execute("SELECT seq, verdict FROM uplink_event ORDER BY seq").fetchall()  # type: ignore[attr-defined]
+    return [row[1] for row in rows]
+
+
+def test_old_events_are_kept_as_unverifiable_and_a_downgrade_is_reported(
+    store: Store, tmp_path: Path
+) -> None:
+    till, conn = ledger(tmp_path, "till")
+    first = till.record_event(conn, "START")
+    old = {k: v for k, v in signed_fields(first).items() if k not in ("prev_sig", "tz_offset", "till")}
+    store.store([incoming(1, old)], {})  # sent by a till before records travelled whole
+    assert verdicts(store) == ["unverifiable"] and store.alerts == []
+    second = till.record_event(conn, "STOP")
+    store.store([incoming(2, signed_fields(second))], {("S001", "T01"): status_with_keys(conn)})
+    assert verdicts(store) == ["unverifiable", "ok"]  # chained to the old event's signature
+    third = till.record_event(conn, "START")
+    stripped = {k: v for k, v in signed_fields(third).items() if k != "prev_sig"}
+    store.store([incoming(3, stripped)], {})
+    assert verdicts(store) == ["unverifiable", "ok", "unverifiable"]
+    assert store.alerts == [
+        "caisse S001/T01 : événement n°3 (jet) : JET n°3 reçu sans ses champs signés alors que la caisse les envoie"
+    ]
+
+
+def test_a_till_reinstalled_with_a_new_key_is_refused_once(store: Store, tmp_path: Path) -> None:
+    _, conn = ledger(tmp_path, "first")
+    store.store([], {("S001", "T01"): status_with_keys(conn)})
+    other, other_conn = ledger(tmp_path, "second")  # same till id, a key no rotation introduced
+    store.store([], {("S001", "T01"): status_with_keys(other_conn)})
+    assert store.alerts == [
+        f"caisse S001/T01 : clé {other.key.key_id} annoncée sans rotation signée par une clé de confiance "
+        "(caisse réinstallée ?)"
+    ]
+    store.store([], {("S001", "T01"): status_with_keys(other_conn)})
+    assert store.alerts == []  # said once
+    record = other.record_event(other_conn, "START")
+    store.store([incoming(1, signed_fields(record))], {})
+    assert verdicts(store) == ["bad_signature"]
+    assert store.alerts == [
+        f"caisse S001/T01 : événement n°1 (jet) : JET n°1 : signé par une clé inconnue de la caisse ({other.key.key_id})"
+    ]

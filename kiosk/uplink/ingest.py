@@ -6,6 +6,10 @@ duplicates, already stored; a later one means something is missing, reported as 
 resends); the event id is the primary key. The cumulative ack is published after the commit, so a crash
 between the two only causes a resend, which the order check and the key turn into a no-op.
 
+Each fiscal event (sale, return, closure, archive, JET) is verified on arrival, signature and chain
+link (`kiosk.uplink.portal_check`), its verdict stored with it; the till's keys come from its status,
+read before the batch's events. Problems go to `uplink_alert`, beside the chain-head regressions.
+
 PostgreSQL in production (psycopg; several workers may share the load: the per-till row lock keeps the
 order); SQLite for the demo.
 """

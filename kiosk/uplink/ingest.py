@@ -6,6 +6,10 @@ duplicates, already stored; a later one means something is missing, reported as 
 resends); the event id is the primary key. The cumulative ack is published after the commit, so a crash
 between the two only causes a resend, which the order check and the key turn into a no-op.
 
+Each fiscal event (sale, return, closure, archive, JET) is verified on arrival, signature and chain
+link (`kiosk.uplink.portal_check`), its verdict stored with it; the till's keys come from its status,
+read before the batch's events. Problems go to `uplink_alert`, beside the chain-head regressions.
+
 PostgreSQL in production (psycopg; several workers may share the load: the per-till row lock keeps the
 order); SQLite for the demo.
 """
@@ -24,6 +28,7 @@ from typing import Any, Protocol
 import paho.mqtt.client as mqtt
 
 from kiosk.uplink import topics
+from kiosk.uplink.portal_check import KnownKey, TillState
 from kiosk.uplink.settings import UplinkSettings
 
 log = logging.getLogger(__name__)
@@ -144,7 +149,7 @@ class SqlStore:
         "CREATE TABLE IF NOT EXISTS uplink_event ("
         " event_id {uuid} PRIMARY KEY, shop text NOT NULL, till text NOT NULL, seq bigint NOT NULL,"
         " type text NOT NULL, schema integer NOT NULL, payload {json} NOT NULL, created_at text NOT NULL,"
-        " received_at {ts} NOT NULL DEFAULT {now}, UNIQUE (shop, till, seq))",
+        " received_at {ts} NOT NULL DEFAULT {now}, verdict text, UNIQUE (shop, till, seq))",
         "CREATE TABLE IF NOT EXISTS uplink_till ("
         " shop text NOT NULL, till text NOT NULL, last_seq bigint NOT NULL, PRIMARY KEY (shop, till))",
         # the last status of each till, and the last chain head it published (a death has none)
@@ -154,14 +159,28 @@ class SqlStore:
         # an event whose (till, seq) was already stored under another id: kept for a human, never lost
         "CREATE TABLE IF NOT EXISTS uplink_conflict ("
         " event_id {uuid} PRIMARY KEY, shop text NOT NULL, till text NOT NULL, seq bigint NOT NULL,"
-        " type text NOT NULL, payload {json} NOT NULL, received_at {ts} NOT NULL DEFAULT {now})",
+        " type text NOT NULL, payload {json} NOT NULL, received_at {ts} NOT NULL DEFAULT {now}, verdict text)",
         "CREATE TABLE IF NOT EXISTS uplink_alert ("
         " shop text NOT NULL, till text NOT NULL, message text NOT NULL, at {ts} NOT NULL DEFAULT {now})",
+        # each till's public keys (kiosk.uplink.portal_check: first use, rotations, refused)
+        "CREATE TABLE IF NOT EXISTS uplink_key ("
+        " shop text NOT NULL, till text NOT NULL, key_id text NOT NULL, public_pem text NOT NULL,"
+        " trust text NOT NULL, introduced_by text, valid_from text NOT NULL,"
+        " received_at {ts} NOT NULL DEFAULT {now}, PRIMARY KEY (shop, till, key_id))",
+        # the last record received of each fiscal journal of each till: the next one must chain to it
+        "CREATE TABLE IF NOT EXISTS uplink_chain ("
+        " shop text NOT NULL, till text NOT NULL, journal text NOT NULL, seq bigint NOT NULL,"
+        " sig text NOT NULL, verified integer NOT NULL, PRIMARY KEY (shop, till, journal))",
     )
+    # columns added after the first portals were installed: (table, column, type)
+    ADDED = (("uplink_event", "verdict", "text"), ("uplink_conflict", "verdict", "text"))
 
     def _create(self, uuid: str, json_type: str, ts: str) -> None:
         for statement in self.SCHEMA:
             self.conn.execute(statement.format(uuid=uuid, json=json_type, ts=ts, now=self.now))
+        for table, column, kind in self.ADDED:
+            if column not in self._columns(table):
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         self.accepted: list[Incoming] = []
         self.alerts: list[str] = []
 
@@ -192,31 +211,38 @@ class SqlStore:
         results = {}
         self.accepted, self.alerts = [], []
         sql = self._sql
+        groups = _groups(events)
         self._begin()
         try:
             cur = self.conn.cursor()
-            for (shop, till), group in sorted(_groups(events).items()):
-                cur.execute(
-                    sql(
-                        "INSERT INTO uplink_till (shop, till, last_seq) VALUES (?, ?, 0) ON CONFLICT DO NOTHING"
-                    ),
-                    (shop, till),
-                )
-                cur.execute(
-                    sql("SELECT last_seq FROM uplink_till WHERE shop = ? AND till = ?") + self.lock,
-                    (shop, till),
-                )
-                previous = int(cur.fetchone()[0])
+            # every till of the batch locked in one order (several workers), its keys and heads read
+            states = {key: self._state(cur, *key) for key in sorted(set(groups) | set(statuses))}
+            for (shop, till), status in statuses.items():  # first: a status brings the till's keys
+                self._status(cur, shop, till, status, states[(shop, till)][0])
+            for (shop, till), group in sorted(groups.items()):
+                state, previous = states[(shop, till)]
                 accepted, last, gap = _accept(previous, group)
+                self._conflicts(cur, state, [e for e in group if e.seq <= previous])
                 self.accepted.extend(accepted)
                 if accepted:
                     cur.executemany(
                         sql(
-                            "INSERT INTO uplink_event (event_id, shop, till, seq, type, schema, payload, created_at)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?::json, ?) ON CONFLICT DO NOTHING"
+                            "INSERT INTO uplink_event"
+                            " (event_id, shop, till, seq, type, schema, payload, created_at, verdict)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?::json, ?, ?) ON CONFLICT DO NOTHING"
                         ),
                         [
-                            (e.event_id, e.shop, e.till, e.seq, e.type, e.schema, e.payload, e.created_at)
+                            (
+                                e.event_id,
+                                e.shop,
+                                e.till,
+                                e.seq,
+                                e.type,
+                                e.schema,
+                                e.payload,
+                                e.created_at,
+                                self._check(cur, state, e),
+                            )
                             for e in accepted
                         ],
                     )
@@ -224,10 +250,9 @@ class SqlStore:
                         sql("UPDATE uplink_till SET last_seq = ? WHERE shop = ? AND till = ?"),
                         (last, shop, till),
                     )
-                self._conflicts(cur, shop, till, [e for e in group if e.seq <= previous])
                 results[(shop, till)] = (last, gap)
-            for (shop, till), status in statuses.items():
-                self._status(cur, shop, till, status)
+            for state, _ in states.values():
+                self._save(cur, state)
         except BaseException:
             self._rollback()
             raise
@@ -236,10 +261,12 @@ class SqlStore:
             log.warning("ingest: %s", alert)
         return results
 
-    def _conflicts(self, cur: Any, shop: str, till: str, resent: list[Incoming]) -> None:
-        """Resends must carry the id already stored for their number; anything else is kept aside."""
+    def _conflicts(self, cur: Any, state: TillState, resent: list[Incoming]) -> None:
+        """Resends must carry the id already stored for their number; anything else is kept aside
+        (and its record checked: a till restored from an old copy signs numbers the portal has)."""
         if not resent:
             return
+        shop, till = state.shop, state.till
         marks = ", ".join(self.ph for _ in resent)
         cur.execute(
             self._sql("SELECT seq, event_id FROM uplink_event WHERE shop = ? AND till = ? AND seq IN (")
@@ -250,20 +277,93 @@ class SqlStore:
         known = {int(seq): str(event_id) for seq, event_id in cur.fetchall()}
         for event in resent:
             if event.seq in known and known[event.seq] != event.event_id:
-                cur.execute(
-                    self._sql(
-                        "INSERT INTO uplink_conflict (event_id, shop, till, seq, type, payload)"
-                        " VALUES (?, ?, ?, ?, ?, ?::json) ON CONFLICT DO NOTHING"
-                    ),
-                    (event.event_id, shop, till, event.seq, event.type, event.payload),
-                )
                 self._alert(
                     cur, shop, till, f"événement n°{event.seq} reçu avec un autre identifiant (mis de côté)"
                 )
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO uplink_conflict (event_id, shop, till, seq, type, payload, verdict)"
+                        " VALUES (?, ?, ?, ?, ?, ?::json, ?) ON CONFLICT DO NOTHING"
+                    ),
+                    (
+                        event.event_id,
+                        shop,
+                        till,
+                        event.seq,
+                        event.type,
+                        event.payload,
+                        self._check(cur, state, event),
+                    ),
+                )
 
-    def _status(self, cur: Any, shop: str, till: str, text: str) -> None:
+    def _state(self, cur: Any, shop: str, till: str) -> tuple[TillState, int]:
+        """Lock the till's row, read its last sequence, its keys and its journal heads."""
+        sql = self._sql
+        cur.execute(
+            sql("INSERT INTO uplink_till (shop, till, last_seq) VALUES (?, ?, 0) ON CONFLICT DO NOTHING"),
+            (shop, till),
+        )
+        cur.execute(
+            sql("SELECT last_seq FROM uplink_till WHERE shop = ? AND till = ?") + self.lock, (shop, till)
+        )
+        previous = int(cur.fetchone()[0])
+        state = TillState(shop, till)
+        cur.execute(
+            sql(
+                "SELECT key_id, public_pem, trust, introduced_by, valid_from FROM uplink_key"
+                " WHERE shop = ? AND till = ?"
+            ),
+            (shop, till),
+        )
+        for row in cur.fetchall():
+            state.keys[row[0]] = KnownKey(*(str(v) if v is not None else None for v in row))  # type: ignore[arg-type]
+        cur.execute(
+            sql("SELECT journal, seq, sig, verified FROM uplink_chain WHERE shop = ? AND till = ?"),
+            (shop, till),
+        )
+        for journal, seq, sig, verified in cur.fetchall():
+            state.chain[str(journal)] = (int(seq), str(sig), bool(verified))
+        return state, previous
+
+    def _check(self, cur: Any, state: TillState, event: Incoming) -> str | None:
+        """The event's verdict (stored with it); each problem becomes an alert."""
+        verdict, problems = state.check(json.loads(event.payload))
+        for problem in problems:
+            self._alert(cur, state.shop, state.till, f"événement n°{event.seq} ({event.type}) : {problem}")
+        return verdict
+
+    def _save(self, cur: Any, state: TillState) -> None:
+        sql = self._sql
+        if state.new_keys:
+            cur.executemany(
+                sql(
+                    "INSERT INTO uplink_key (shop, till, key_id, public_pem, trust, introduced_by, valid_from)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                [
+                    (state.shop, state.till, k.key_id, k.public_pem, k.trust, k.introduced_by, k.valid_from)
+                    for k in state.new_keys
+                ],
+            )
+        if state.moved:
+            cur.executemany(
+                sql(
+                    "INSERT INTO uplink_chain (shop, till, journal, seq, sig, verified) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (shop, till, journal) DO UPDATE SET seq = excluded.seq, sig = excluded.sig,"
+                    " verified = excluded.verified"
+                ),
+                [
+                    (state.shop, state.till, journal, *state.chain[journal][:2], int(state.chain[journal][2]))
+                    for journal in sorted(state.moved)
+                ],
+            )
+
+    def _status(self, cur: Any, shop: str, till: str, text: str, state: TillState) -> None:
         status = json.loads(text)
         head = status.get("chain_head") if isinstance(status, dict) else None
+        if isinstance(status, dict):
+            for problem in state.learn_status(status.get("fiscal_keys")):
+                self._alert(cur, shop, till, problem)
         cur.execute(
             self._sql("SELECT chain_head FROM uplink_status WHERE shop = ? AND till = ?"), (shop, till)
         )
@@ -290,6 +390,9 @@ class SqlStore:
         )
         self.alerts.append(text)
 
+    def _columns(self, table: str) -> set[str]:
+        raise NotImplementedError
+
     def close(self) -> None:
         self.conn.close()
 
@@ -310,6 +413,14 @@ class PostgresStore(SqlStore):
         self._create("uuid", "jsonb", "timestamptz")
         self.conn.autocommit = False
 
+    def _columns(self, table: str) -> set[str]:
+        rows = self.conn.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = %s AND table_schema = current_schema()",
+            (table,),
+        )
+        return {str(row[0]) for row in rows.fetchall()}
+
     def _begin(self) -> None:
         pass  # psycopg opens the transaction with the first statement
 
@@ -327,6 +438,9 @@ class SqliteStore(SqlStore):
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
         self.conn.execute("PRAGMA journal_mode = wal")
         self._create("text", "text", "text")
+
+    def _columns(self, table: str) -> set[str]:
+        return {str(row[1]) for row in self.conn.execute(f"PRAGMA table_info({table})").fetchall()}
 
     def _begin(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")

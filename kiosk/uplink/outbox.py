@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fiscal.journal import ARCHIVE, CLOSURE, JET, TRAINING, Record, transaction
+from fiscal.record_check import signed_fields
 
 if TYPE_CHECKING:
     from kiosk.sale.checkout import CompletedSale
@@ -156,47 +157,21 @@ def backlog(conn: sqlite3.Connection) -> Backlog:
 
 # -- what the till emits ---------------------------------------------------------------------------
 def sale_event(conn: sqlite3.Connection, sale: CompletedSale) -> None:
-    """Checkout listener: the ticket (sale or return) leaves with its signature. Training tickets stay."""
+    """Checkout listener: the ticket (sale or return) leaves as signed, every field the signature covers
+    with it (`fiscal.record_check.SIGNED_FIELDS`), so the portal verifies it alone. Training tickets stay."""
     record = sale.record
     if record.journal == TRAINING:
         return
     kind = str(sale.body.get("kind", "SALE")).lower()
-    emit(
-        conn,
-        "sale" if kind == "sale" else kind,
-        {
-            "number": sale.number,
-            "journal": record.journal,
-            "seq": record.seq,
-            "ts_utc": record.ts_utc,
-            "day": record.day,
-            "key_id": record.key_id,
-            "sig": record.sig,
-            "body": sale.body,
-        },
-    )
+    emit(conn, "sale" if kind == "sale" else kind, {"number": sale.number, **signed_fields(record)})
 
 
 RECORD_TYPES = {CLOSURE: "closure", JET: "jet", ARCHIVE: "archive"}
 
 
 def record_event(conn: sqlite3.Connection, record: Record) -> None:
-    """Ledger observer: closures, archives and JET events (highlights) are sent with their signature."""
+    """Ledger observer: closures, archives and JET events (highlights) are sent as signed, whole."""
     type = RECORD_TYPES.get(record.journal)
     if type is None:
         return
-    emit(
-        conn,
-        type,
-        {
-            "journal": record.journal,
-            "seq": record.seq,
-            "rtype": record.rtype,
-            "ts_utc": record.ts_utc,
-            "day": record.day,
-            "total": record.total,
-            "key_id": record.key_id,
-            "sig": record.sig,
-            "body": record.data(),
-        },
-    )
+    emit(conn, type, signed_fields(record))

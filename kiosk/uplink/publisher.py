@@ -25,7 +25,7 @@ from kiosk.uplink.commands import CommandRunner, load_fleet_key
 from kiosk.uplink.inbound import Inbound
 from kiosk.uplink.outbox import acked_seq, acknowledge, backlog, pending
 from kiosk.uplink.settings import UplinkSettings
-from kiosk.uplink.status import build_status, death, next_bdseq
+from kiosk.uplink.status import build_status, death, fiscal_keys, next_bdseq
 from kiosk.uplink.sync import till_handlers
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class Publisher:
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
         self.warning: str | None = None
+        self._keys: tuple[int, list[dict[str, Any]]] | None = None
         s = self.settings
         self._topics = {
             "events": topics.events(s.shop, s.till),
@@ -181,6 +182,9 @@ class Publisher:
                     _, topic, payload, props = item
                     if topic == self._topics["ack"]:
                         seq, gap = _ack(payload)
+                        # never beyond what this till sent: a portal ahead of it (the till restored
+                        # from an old copy numbers its events again) must not delete unsent events
+                        seq = min(seq, sent)
                         if seq > acked:
                             acknowledge(conn, seq)
                             acked, progress = seq, time.monotonic()
@@ -208,6 +212,13 @@ class Publisher:
                     acked,
                 )
                 sent, progress = acked, now
+            # the status first: a portal meeting this till learns its public keys before its events
+            if now >= status_due:
+                key = self._status_key(conn)
+                if key != status_key or now - status_due > self.settings.status_interval_s:
+                    self.publish_status(conn)
+                    status_key = key
+                    status_due = now + 1.0
             while sent - acked < WINDOW:
                 batch = pending(conn, sent, min(BATCH, WINDOW - (sent - acked)))
                 if not batch:
@@ -221,12 +232,6 @@ class Publisher:
                         qos=1,
                     )
                 sent = batch[-1].seq
-            if now >= status_due:
-                key = self._status_key(conn)
-                if key != status_key or now - status_due > self.settings.status_interval_s:
-                    self.publish_status(conn)
-                    status_key = key
-                    status_due = now + 1.0
         try:
             if self.connected.is_set():
                 self.publish_status(conn, online=False).wait_for_publish(2.0)
@@ -254,7 +259,15 @@ class Publisher:
             budget_bytes=self.settings.budget_bytes,
             devices=device_states(self.till),
             online=online,
+            keys=self._fiscal_keys(conn),
         )
+
+    def _fiscal_keys(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        """The key registrations of the status, read again only when a key was added (a rotation)."""
+        count = int(conn.execute("SELECT COUNT(*) FROM fiscal_key").fetchone()[0])
+        if self._keys is None or self._keys[0] != count:
+            self._keys = (count, fiscal_keys(conn, self.till.ledger.till))
+        return self._keys[1]
 
     def publish_status(self, conn: sqlite3.Connection, online: bool = True) -> mqtt.MQTTMessageInfo:
         status = self.status(conn, online)

@@ -14,7 +14,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from fiscal.journal import TICKET, heads
+from fiscal.journal import COLUMNS, JET, KEY_ROTATION, TICKET, Record, heads
+from fiscal.record_check import introduced_key, signed_fields
 from kiosk.uplink.catalogue_sync import applied_version
 from kiosk.uplink.outbox import acked_seq, backlog, utc_now
 
@@ -41,6 +42,40 @@ def public_key(conn: sqlite3.Connection, key_id: str) -> str | None:
     return str(row[0]) if row else None
 
 
+def fiscal_keys(conn: sqlite3.Connection, till: str) -> list[dict[str, Any]]:
+    """Every key the till registered, oldest first, with its period: registered at `from_utc`, retired
+    at `until_utc` (the rotation that replaced it, or null while in service). A key after the first
+    comes with the signed JET KEY_ROTATION record that introduced it (`introduced_by`), so a portal
+    that trusts the first key can check each later one."""
+    rotations: dict[str, Record] = {}
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? AND rtype = ? ORDER BY seq",
+        (till, JET, KEY_ROTATION),
+    )
+    for row in rows:
+        record = Record.from_row(row)
+        introduced = introduced_key(record)
+        if introduced is not None:
+            rotations.setdefault(introduced[0], record)
+    retired = {json.loads(r.body)["details"]["old"]: r.ts_utc for r in rotations.values()}
+    keys = []
+    for key_id, pem, created in conn.execute(
+        "SELECT key_id, public_pem, created_utc FROM fiscal_key WHERE till = ? ORDER BY created_utc, key_id",
+        (till,),
+    ):
+        rotation = rotations.get(key_id)
+        keys.append(
+            {
+                "key_id": key_id,
+                "public_pem": pem,
+                "from_utc": rotation.ts_utc if rotation else created,
+                "until_utc": retired.get(key_id),
+                "introduced_by": signed_fields(rotation) if rotation else None,
+            }
+        )
+    return keys
+
+
 def build_status(
     conn: sqlite3.Connection,
     *,
@@ -55,6 +90,7 @@ def build_status(
     budget_bytes: int,
     devices: dict[str, str],
     online: bool = True,
+    keys: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     head = chain_head(conn, till, key_id)
     ticket = head["journals"].get(TICKET)
@@ -83,6 +119,7 @@ def build_status(
         ),
         "chain_head": head,
         "public_key": public_key(conn, key_id),
+        "fiscal_keys": keys if keys is not None else fiscal_keys(conn, till),
         "catalogue_version": applied_version(conn),
         "devices": devices,
         "disk_free": shutil.disk_usage(data_dir).free,

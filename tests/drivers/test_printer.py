@@ -13,6 +13,7 @@ from PIL import Image
 from drivers.printer import (
     DEFAULT_PROFILE,
     PROFILES,
+    TRANSPORTS,
     Barcode,
     Columns,
     EscposPrinter,
@@ -513,3 +514,25 @@ def test_drivers_import_no_ui_nor_domain():
         cwd=Path(__file__).parents[2],
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("cfg", "kind"),
+    [
+        ({"port": "/dev/no-such-tty"}, "serial"),
+        ({"host": "127.0.0.1", "port": 9}, "network"),  # with a host, port is the TCP port
+        ({"path": "/no-such-dir/lp0"}, "file"),
+    ],
+)
+def test_auto_tries_the_transport_its_keys_describe(tmp_path, caplog, cfg, kind):
+    printer = open_printer({"backend": "auto", **cfg}, tmp_path)
+    assert isinstance(printer, SimulatedPrinter)  # none of these devices is there
+    assert [r.getMessage().split()[0] for r in caplog.records] == [kind]
+
+
+def test_open_printer_accepts_exactly_the_transport_keys(tmp_path):
+    keys = {key for kind in TRANSPORTS.values() for key in kind.keys}
+    assert keys == {"vendor_id", "product_id", "port", "baudrate", "host", "path"}
+    with pytest.raises(ValueError, match="« speed »") as refused:
+        open_printer({"backend": "simulated", "speed": 9600}, tmp_path)
+    assert all(key in str(refused.value) for key in keys)

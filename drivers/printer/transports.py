@@ -30,8 +30,8 @@ class TransportKind:
 
     `read` checks the kind's keys and returns them normalised; `detected` says whether the keys of an
     "auto" configuration describe this kind; `build` makes the python-escpos transport from what `read`
-    returned and a python-escpos profile name; `missing_module` is the cashier's message when the Python
-    module the transport needs is not installed.
+    returned and a python-escpos profile name; `usable` says whether what the transport needs is
+    installed here, and `missing_module` is the cashier's message when it is not.
     """
 
     name: str
@@ -41,6 +41,7 @@ class TransportKind:
     detected: Callable[[Mapping[str, Any]], bool]
     build: Callable[[Mapping[str, Any], str], Escpos]
     missing_module: str = ""
+    usable: Callable[[], bool] | None = None  # None: the python-escpos class says (is_usable)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class Transport:
     def open(self, escpos_profile: str) -> Escpos:
         """The python-escpos transport (it connects on first access); PrinterOffline if unusable here."""
         # Checked before construction: a Usb object built without pyusb raises again from its __del__.
-        if not self.kind.escpos.is_usable():
+        usable = self.kind.usable or self.kind.escpos.is_usable
+        if not usable():
             raise PrinterOffline(self.kind.missing_module)
         return self.kind.build(self.values, escpos_profile)
 
@@ -69,6 +71,16 @@ def _usb_id(settings: Settings, key: str) -> int:
     return number
 
 
+def _libusb_usable() -> bool:
+    """pyusb is installed and finds a libusb library (without one, opening raises NoBackendError)."""
+    if not Usb.is_usable():
+        return False
+    import usb.backend.libusb0
+    import usb.backend.libusb1
+
+    return any(backend.get_backend() is not None for backend in (usb.backend.libusb1, usb.backend.libusb0))
+
+
 USB = TransportKind(
     name="usb",
     escpos=Usb,
@@ -76,8 +88,9 @@ USB = TransportKind(
     read=lambda s: {"vendor_id": _usb_id(s, "vendor_id"), "product_id": _usb_id(s, "product_id")},
     detected=lambda cfg: "vendor_id" in cfg or "product_id" in cfg,
     build=lambda v, profile: Usb(v["vendor_id"], v["product_id"], timeout=USB_TIMEOUT_MS, profile=profile),
-    missing_module="Imprimante USB inutilisable : le module pyusb n'est pas installé. Faites installer pyusb, "
-    "ou choisissez la connexion « file » avec /dev/usb/lp0.",
+    missing_module="Imprimante USB inutilisable : le module pyusb ou la bibliothèque libusb n'est pas "
+    "installé. Faites installer pyusb et libusb-1.0, ou choisissez la connexion « file » avec /dev/usb/lp0.",
+    usable=_libusb_usable,
 )
 SERIAL = TransportKind(
     name="serial",

@@ -1,5 +1,6 @@
 """Receipt rendering (golden ESC/POS bytes), preview, and the printer backends."""
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -31,6 +32,7 @@ from drivers.printer import (
     preview,
     render,
 )
+from drivers.printer.transports import Transport, transport
 
 ESC, GS, DLE, EOT = b"\x1b", b"\x1d", b"\x10", b"\x04"
 CP858_SELECT = ESC + b"t\x13"  # ESC t 19: CP858 in the python-escpos "default" and Epson profiles
@@ -519,6 +521,7 @@ def test_drivers_import_no_ui_nor_domain():
 @pytest.mark.parametrize(
     ("cfg", "kind"),
     [
+        ({"vendor_id": "0x04b8", "product_id": "0x0202"}, "usb"),  # no such device, or no libusb here
         ({"port": "/dev/no-such-tty"}, "serial"),
         ({"host": "127.0.0.1", "port": 9}, "network"),  # with a host, port is the TCP port
         ({"path": "/no-such-dir/lp0"}, "file"),
@@ -536,3 +539,13 @@ def test_open_printer_accepts_exactly_the_transport_keys(tmp_path):
     with pytest.raises(ValueError, match="« speed »") as refused:
         open_printer({"backend": "simulated", "speed": 9600}, tmp_path)
     assert all(key in str(refused.value) for key in keys)
+
+
+def test_usb_without_libusb_is_offline_with_a_message():
+    checked = transport({"backend": "usb", "vendor_id": "0x04b8", "product_id": "0x0202"})
+    printer = EscposPrinter(
+        Transport(dataclasses.replace(checked.kind, usable=lambda: False), checked.values)
+    )
+    with pytest.raises(PrinterOffline, match="libusb"):
+        printer.print_bytes(b"x")
+    assert "libusb" in printer.status().message

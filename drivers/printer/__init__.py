@@ -23,7 +23,7 @@ from drivers.printer.document import (
     Text,
 )
 from drivers.printer.layout import fold
-from drivers.printer.profiles import DEFAULT_PROFILE, PROFILES, PrinterProfile
+from drivers.printer.profiles import DEFAULT_PROFILE, MODELS, PROFILES, PrinterProfile, model_profile
 from drivers.printer.render import kick_bytes, preview, render
 from drivers.printer.status import (
     OFFLINE_MESSAGE,
@@ -39,6 +39,7 @@ from drivers.printer.transports import TRANSPORTS, Transport, TransportKind
 
 __all__ = [
     "DEFAULT_PROFILE",
+    "MODELS",
     "OFFLINE_MESSAGE",
     "PAPER_OUT_MESSAGE",
     "PROFILES",
@@ -66,6 +67,7 @@ __all__ = [
     "TransportKind",
     "fold",
     "kick_bytes",
+    "model_profile",
     "open_printer",
     "preview",
     "render",

@@ -13,6 +13,7 @@ from PIL import Image
 
 from drivers.printer import (
     DEFAULT_PROFILE,
+    MODELS,
     PROFILES,
     TRANSPORTS,
     Barcode,
@@ -549,3 +550,57 @@ def test_usb_without_libusb_is_offline_with_a_message():
     with pytest.raises(PrinterOffline, match="libusb"):
         printer.print_bytes(b"x")
     assert "libusb" in printer.status().message
+
+
+# --- printer models -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "columns", "dots"),
+    [
+        ("TM-T20II", 48, 576),  # 203 dpi, Font A 12 x 24: 576 / 12 = 48
+        ("TM-T88V", 42, 512),  # 180 dpi: the T88 II to V print 42 columns on 512 dots
+        ("TM-T88IV", 42, 512),
+        ("POS-5890", 32, 384),  # 58 mm
+        ("NT-5890K", 32, 384),
+        ("epson-80mm", 42, 512),  # earlier names keep printing as they did
+        ("generic-80mm", 42, 576),
+        ("generic-58mm", 32, 384),
+    ],
+)
+def test_model_sets_columns_and_logo_width(tmp_path, model, columns, dots):
+    printer = open_printer({"backend": "simulated", "model": model}, tmp_path)
+    assert (printer.profile.columns, printer.profile.dots) == (columns, dots)
+    ruler = preview([Rule("="), Columns("Baguette", "1,20 €")], printer.profile).split("\n")
+    assert [len(line) for line in ruler] == [columns, columns]
+    assert b"=" * columns + b"\n" in render([Rule("=")], printer.profile)
+    logo = tmp_path / "wide.png"
+    Image.new("L", (1000, 10), 0).save(logo)
+    out = render([Logo(str(logo))], printer.profile)
+    header = out.index(GS + b"v0\x00") + 4
+    assert int.from_bytes(out[header : header + 2], "little") * 8 == dots  # raster width in dots
+
+
+def test_model_prints_with_the_models_escpos_profile(tmp_path):
+    t20 = open_printer({"backend": "simulated", "model": "TM-T20II"}, tmp_path)
+    assert t20.profile.escpos_profile == "TM-T20II" and t20.profile.codepage == "CP858"
+    assert CP858_SELECT in render([Text("Crème brûlée 2,50 €")], t20.profile)
+
+
+def test_unknown_model_names_the_key_and_the_models(tmp_path):
+    with pytest.raises(ValueError) as refused:
+        open_printer({"backend": "simulated", "model": "TM-T99"}, tmp_path)
+    message = str(refused.value)
+    assert message.startswith("Configuration de l'imprimante : « model » vaut 'TM-T99' ; attendu : un modèle")
+    assert all(name in message for name in ("TM-T20II", "TM-T88V", "POS-5890", "epson-80mm", "generic-58mm"))
+    assert set(MODELS) < set(PROFILES)
+    assert "AF-240" not in MODELS  # a customer display in python-escpos's database, not a printer
+
+
+def test_old_profile_key_still_chooses_and_wins_over_the_default_model(tmp_path):
+    printer = open_printer(
+        {"backend": "simulated", "model": "epson-80mm", "profile": "generic-58mm"}, tmp_path
+    )
+    assert printer.profile.name == "generic-58mm"
+    with pytest.raises(ValueError, match="« profile »"):
+        open_printer({"backend": "simulated", "profile": "TM-T99"}, tmp_path)

@@ -84,9 +84,9 @@ class EscposPrinter:
             return status_of(True, "unknown")
         return status_of(not online_byte & RT_MASK_ONLINE, paper)
 
-    def kick_drawer(self, pin: int = 2) -> None:
+    def kick_drawer(self, pin: int = 2, pulse_ms: int = 100) -> None:
         # No status check: the printer itself decides whether it can pulse the drawer.
-        data = kick_bytes(pin)
+        data = kick_bytes(pin, pulse_ms)
         with self._lock:
             self._send(data)
 
@@ -190,8 +190,8 @@ class SimulatedPrinter:
             return PrinterStatus(False, "unknown", OFFLINE_MESSAGE)
         return status_of(True, self.paper)
 
-    def kick_drawer(self, pin: int = 2) -> None:
-        data = kick_bytes(pin)
+    def kick_drawer(self, pin: int = 2, pulse_ms: int = 100) -> None:
+        data = kick_bytes(pin, pulse_ms)
         with self._lock:
             if not self.online:
                 raise PrinterOffline()

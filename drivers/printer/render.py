@@ -7,7 +7,7 @@ import contextlib
 import io
 from dataclasses import dataclass
 
-from escpos.constants import CD_KICK_2, CD_KICK_5, QR_ECLEVEL_M
+from escpos.constants import QR_ECLEVEL_M
 from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy
 
@@ -127,9 +127,14 @@ def preview(doc: Document, profile: PrinterProfile = DEFAULT_PROFILE) -> str:
     return "\n".join(lines)
 
 
-def kick_bytes(pin: int = 2) -> bytes:
-    """ESC p: pulse the cash drawer connector pin 2 or 5 of the printer."""
-    kicks = {2: CD_KICK_2, 5: CD_KICK_5}
-    if pin not in kicks:
+def kick_bytes(pin: int = 2, pulse_ms: int = 100) -> bytes:
+    """ESC p m t1 t2: pulse the cash drawer connector pin 2 (m = 0) or 5 (m = 1) for `pulse_ms`.
+
+    t1 (on) and t2 (off) count 2 ms units, 1 to 255: a pulse of 2 to 510 ms, rounded down to even.
+    """
+    if pin not in (2, 5):
         raise ValueError(f"drawer kick pin must be 2 or 5, not {pin!r}")
-    return kicks[pin]
+    if isinstance(pulse_ms, bool) or not isinstance(pulse_ms, int) or not 2 <= pulse_ms <= 510:
+        raise ValueError(f"drawer kick pulse must be 2 to 510 ms, not {pulse_ms!r}")
+    units = pulse_ms // 2
+    return b"\x1bp" + bytes([0 if pin == 2 else 1, units, units])

@@ -29,6 +29,7 @@ from drivers.printer import (
     SimulatedPrinter,
     Text,
     fold,
+    kick_bytes,
     open_printer,
     preview,
     render,
@@ -604,3 +605,27 @@ def test_old_profile_key_still_chooses_and_wins_over_the_default_model(tmp_path)
     assert printer.profile.name == "generic-58mm"
     with pytest.raises(ValueError, match="« profile »"):
         open_printer({"backend": "simulated", "profile": "TM-T99"}, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("pin", "pulse_ms", "expected"),
+    [
+        (2, 100, b"\x1bp\x00\x32\x32"),
+        (5, 100, b"\x1bp\x01\x32\x32"),
+        (2, 200, b"\x1bp\x00\x64\x64"),
+        (5, 510, b"\x1bp\x01\xff\xff"),
+        (2, 2, b"\x1bp\x00\x01\x01"),
+        (5, 61, b"\x1bp\x01\x1e\x1e"),
+    ],
+)
+def test_kick_bytes_carry_the_pulse(tmp_path, pin, pulse_ms, expected):
+    assert kick_bytes(pin, pulse_ms) == expected
+    printer = SimulatedPrinter(tmp_path)
+    printer.kick_drawer(pin, pulse_ms)
+    assert (tmp_path / "drawer.log").read_bytes() == expected
+
+
+@pytest.mark.parametrize(("pin", "pulse_ms"), [(2, 0), (2, 1), (5, 511), (2, 2000), (3, 100), (2, True)])
+def test_kick_out_of_range_is_refused(pin, pulse_ms):
+    with pytest.raises(ValueError):
+        kick_bytes(pin, pulse_ms)

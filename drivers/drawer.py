@@ -17,7 +17,7 @@ from gpiozero.pins import Factory, Pin
 from gpiozero.pins.mock import MockFactory
 
 from drivers.errors import DeviceError
-from drivers.printer import Printer, PrinterError
+from drivers.printer import Printer, PrinterError, kick_bytes
 from drivers.settings import Settings
 
 
@@ -112,15 +112,15 @@ class GpioDrawer:
 class PrinterKickDrawer:
     """A drawer plugged into the receipt printer's RJ11 kick connector (pin 2 or 5)."""
 
-    def __init__(self, printer: Printer, pin: int = 2):
-        if pin not in (2, 5):
-            raise ValueError(f"kick pin must be 2 or 5, not {pin!r}")
+    def __init__(self, printer: Printer, pin: int = 2, pulse_ms: int = 100):
+        kick_bytes(pin, pulse_ms)  # ValueError now, not at the first sale
         self.printer = printer
         self.kick_pin = pin
+        self.pulse_ms = pulse_ms
 
     def open(self) -> None:
         try:
-            self.printer.kick_drawer(self.kick_pin)
+            self.printer.kick_drawer(self.kick_pin, self.pulse_ms)
         except PrinterError as exc:
             raise DrawerError(f"Le tiroir-caisse ne s'est pas ouvert. {exc.message}") from exc
 
@@ -190,7 +190,9 @@ def open_drawer(cfg: Mapping[str, Any], printer: Printer | None) -> Drawer:
                 "Le tiroir-caisse est branché sur l'imprimante, mais aucune imprimante n'est configurée : "
                 "configurez l'imprimante ou changez le type de tiroir."
             )
-        return PrinterKickDrawer(printer, kick_pin)
+        if pulse_ms > 510:
+            raise settings.bad("pulse_ms", pulse_ms, "au plus 510 ms pour un tiroir branché sur l'imprimante")
+        return PrinterKickDrawer(printer, kick_pin, pulse_ms)
     if backend == "simulated" or (backend == "auto" and not _real_pin_factory_available()):
         return simulated_drawer(pin, pulse_ms, active_high, sensor_pin)
     return GpioDrawer(pin, pulse_ms, active_high, sensor_pin)

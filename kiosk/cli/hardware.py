@@ -503,7 +503,7 @@ def codepage_check(data: bytes, profile: PrinterProfile) -> tuple[bool, str]:
     return False, (
         f"Page de code {profile.codepage} : les octets envoyés ne contiennent pas « € » en "
         f"0x{euro.hex().upper()} ; les accents seraient mal imprimés. Vérifiez le profil de l'imprimante "
-        "(devices.printer.profile)."
+        "(devices.printer.model)."
     )
 
 

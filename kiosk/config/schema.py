@@ -140,6 +140,7 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
         _choice("auto", "simulated", "usb", "serial", "network", "file"),
         "auto, simulated, usb, serial, network ou file",
     ),
+    "devices.printer.model": (_text, "un modèle d'imprimante comme TM-T20II"),
     "devices.printer.profile": (_text, "un nom de profil d'imprimante"),
     "devices.printer.vendor_id": (_text, "un identifiant USB comme 0x04b8"),
     "devices.printer.product_id": (_text, "un identifiant USB comme 0x0202"),

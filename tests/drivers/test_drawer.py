@@ -158,3 +158,12 @@ def test_printer_backend_needs_a_printer():
 def test_open_drawer_names_the_bad_key(cfg, key):
     with pytest.raises(DrawerError, match=f"« {key} »"):
         open_drawer(cfg, None)
+
+
+def test_printer_drawer_kicks_for_the_configured_pulse(tmp_path):
+    printer = SimulatedPrinter(tmp_path)
+    drivers.drawer.open_drawer({"backend": "printer", "kick_pin": 5, "pulse_ms": 200}, printer).open()
+    drivers.drawer.open_drawer({"backend": "printer", "pulse_ms": 60}, printer).open()
+    assert (tmp_path / "drawer.log").read_bytes() == b"\x1bp\x01\x64\x64" + b"\x1bp\x00\x1e\x1e"
+    with pytest.raises(DrawerError, match="« pulse_ms » vaut 600"):
+        drivers.drawer.open_drawer({"backend": "printer", "pulse_ms": 600}, printer)

@@ -1,5 +1,6 @@
 """Receipt rendering (golden ESC/POS bytes), preview, and the printer backends."""
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,9 @@ from PIL import Image
 
 from drivers.printer import (
     DEFAULT_PROFILE,
+    MODELS,
     PROFILES,
+    TRANSPORTS,
     Barcode,
     Columns,
     EscposPrinter,
@@ -26,10 +29,12 @@ from drivers.printer import (
     SimulatedPrinter,
     Text,
     fold,
+    kick_bytes,
     open_printer,
     preview,
     render,
 )
+from drivers.printer.transports import Transport, transport
 
 ESC, GS, DLE, EOT = b"\x1b", b"\x1d", b"\x10", b"\x04"
 CP858_SELECT = ESC + b"t\x13"  # ESC t 19: CP858 in the python-escpos "default" and Epson profiles
@@ -513,3 +518,114 @@ def test_drivers_import_no_ui_nor_domain():
         cwd=Path(__file__).parents[2],
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("cfg", "kind"),
+    [
+        ({"vendor_id": "0x04b8", "product_id": "0x0202"}, "usb"),  # no such device, or no libusb here
+        ({"port": "/dev/no-such-tty"}, "serial"),
+        ({"host": "127.0.0.1", "port": 9}, "network"),  # with a host, port is the TCP port
+        ({"path": "/no-such-dir/lp0"}, "file"),
+    ],
+)
+def test_auto_tries_the_transport_its_keys_describe(tmp_path, caplog, cfg, kind):
+    printer = open_printer({"backend": "auto", **cfg}, tmp_path)
+    assert isinstance(printer, SimulatedPrinter)  # none of these devices is there
+    assert [r.getMessage().split()[0] for r in caplog.records] == [kind]
+
+
+def test_open_printer_accepts_exactly_the_transport_keys(tmp_path):
+    keys = {key for kind in TRANSPORTS.values() for key in kind.keys}
+    assert keys == {"vendor_id", "product_id", "port", "baudrate", "host", "path"}
+    with pytest.raises(ValueError, match="« speed »") as refused:
+        open_printer({"backend": "simulated", "speed": 9600}, tmp_path)
+    assert all(key in str(refused.value) for key in keys)
+
+
+def test_usb_without_libusb_is_offline_with_a_message():
+    checked = transport({"backend": "usb", "vendor_id": "0x04b8", "product_id": "0x0202"})
+    printer = EscposPrinter(
+        Transport(dataclasses.replace(checked.kind, usable=lambda: False), checked.values)
+    )
+    with pytest.raises(PrinterOffline, match="libusb"):
+        printer.print_bytes(b"x")
+    assert "libusb" in printer.status().message
+
+
+# --- printer models -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "columns", "dots"),
+    [
+        ("TM-T20II", 48, 576),  # 203 dpi, Font A 12 x 24: 576 / 12 = 48
+        ("TM-T88V", 42, 512),  # 180 dpi: the T88 II to V print 42 columns on 512 dots
+        ("TM-T88IV", 42, 512),
+        ("POS-5890", 32, 384),  # 58 mm
+        ("NT-5890K", 32, 384),
+        ("epson-80mm", 42, 512),  # earlier names keep printing as they did
+        ("generic-80mm", 42, 576),
+        ("generic-58mm", 32, 384),
+    ],
+)
+def test_model_sets_columns_and_logo_width(tmp_path, model, columns, dots):
+    printer = open_printer({"backend": "simulated", "model": model}, tmp_path)
+    assert (printer.profile.columns, printer.profile.dots) == (columns, dots)
+    ruler = preview([Rule("="), Columns("Baguette", "1,20 €")], printer.profile).split("\n")
+    assert [len(line) for line in ruler] == [columns, columns]
+    assert b"=" * columns + b"\n" in render([Rule("=")], printer.profile)
+    logo = tmp_path / "wide.png"
+    Image.new("L", (1000, 10), 0).save(logo)
+    out = render([Logo(str(logo))], printer.profile)
+    header = out.index(GS + b"v0\x00") + 4
+    assert int.from_bytes(out[header : header + 2], "little") * 8 == dots  # raster width in dots
+
+
+def test_model_prints_with_the_models_escpos_profile(tmp_path):
+    t20 = open_printer({"backend": "simulated", "model": "TM-T20II"}, tmp_path)
+    assert t20.profile.escpos_profile == "TM-T20II" and t20.profile.codepage == "CP858"
+    assert CP858_SELECT in render([Text("Crème brûlée 2,50 €")], t20.profile)
+
+
+def test_unknown_model_names_the_key_and_the_models(tmp_path):
+    with pytest.raises(ValueError) as refused:
+        open_printer({"backend": "simulated", "model": "TM-T99"}, tmp_path)
+    message = str(refused.value)
+    assert message.startswith("Configuration de l'imprimante : « model » vaut 'TM-T99' ; attendu : un modèle")
+    assert all(name in message for name in ("TM-T20II", "TM-T88V", "POS-5890", "epson-80mm", "generic-58mm"))
+    assert set(MODELS) < set(PROFILES)
+    assert "AF-240" not in MODELS  # a customer display in python-escpos's database, not a printer
+
+
+def test_old_profile_key_still_chooses_and_wins_over_the_default_model(tmp_path):
+    printer = open_printer(
+        {"backend": "simulated", "model": "epson-80mm", "profile": "generic-58mm"}, tmp_path
+    )
+    assert printer.profile.name == "generic-58mm"
+    with pytest.raises(ValueError, match="« profile »"):
+        open_printer({"backend": "simulated", "profile": "TM-T99"}, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("pin", "pulse_ms", "expected"),
+    [
+        (2, 100, b"\x1bp\x00\x32\x32"),
+        (5, 100, b"\x1bp\x01\x32\x32"),
+        (2, 200, b"\x1bp\x00\x64\x64"),
+        (5, 510, b"\x1bp\x01\xff\xff"),
+        (2, 2, b"\x1bp\x00\x01\x01"),
+        (5, 61, b"\x1bp\x01\x1e\x1e"),
+    ],
+)
+def test_kick_bytes_carry_the_pulse(tmp_path, pin, pulse_ms, expected):
+    assert kick_bytes(pin, pulse_ms) == expected
+    printer = SimulatedPrinter(tmp_path)
+    printer.kick_drawer(pin, pulse_ms)
+    assert (tmp_path / "drawer.log").read_bytes() == expected
+
+
+@pytest.mark.parametrize(("pin", "pulse_ms"), [(2, 0), (2, 1), (5, 511), (2, 2000), (3, 100), (2, True)])
+def test_kick_out_of_range_is_refused(pin, pulse_ms):
+    with pytest.raises(ValueError):
+        kick_bytes(pin, pulse_ms)

@@ -423,8 +423,20 @@ _REJECTED = {
     "13": "devise non acceptée par le terminal",
 }
 
+_THEN: dict[TransactionType, str] = {  # after « vérifiez sur le terminal si le paiement est passé »
+    "debit": "S'il indique « accepté », validez le paiement carte ; sinon, relancez le paiement ou "
+    "encaissez autrement.",
+    "refund": "S'il indique « accepté », validez le remboursement ; sinon, relancez-le.",
+    "cancel": "S'il indique « accepté », validez l'annulation ; sinon, relancez-la.",
+}
+
 UNREACHABLE = "Terminal injoignable : vérifiez le câble réseau, que le terminal est allumé et son adresse"
 TIMEOUT = "Délai dépassé : vérifiez sur le terminal si le paiement est passé."
+_TIMEOUT: dict[TransactionType, str] = {
+    "debit": TIMEOUT,
+    "refund": "Délai dépassé : vérifiez sur le terminal si le remboursement est passé.",
+    "cancel": "Délai dépassé : vérifiez sur le terminal si l'annulation est passée.",
+}
 LINK_LOST = "Liaison réseau avec le terminal coupée après l'envoi de la demande."
 CUT_SHORT = "Réponse du terminal incomplète (liaison coupée ou trop lente)."
 UNREADABLE = "Réponse du terminal illisible (message Caisse-AP mal formé)."
@@ -524,8 +536,7 @@ def result_from_failure(kind: TransactionType, amount: int, exc: ExchangeError, 
         "malformed": UNREADABLE,
     }.get(exc.kind, TIMEOUT)
     if first == TIMEOUT:  # the phrase already says to look at the terminal: only what to do then
-        tail = _CHECK_TERMINAL[kind].split(" : ", 1)[-1].split(". ", 1)[-1]
-        return CaisseApResult("unknown", amount, None, f"{first} {tail}", raw_answer=exc.raw)
+        return CaisseApResult("unknown", amount, None, f"{_TIMEOUT[kind]} {_THEN[kind]}", raw_answer=exc.raw)
     return CaisseApResult("unknown", amount, None, f"{first} {_CHECK_TERMINAL[kind]}", raw_answer=exc.raw)
 
 

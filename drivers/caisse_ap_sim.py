@@ -149,7 +149,7 @@ class CaisseApServer:
                 if scenario == "hangup":
                     return
                 if scenario == "silent":
-                    self._stop.wait()  # holds the request until the terminal is stopped
+                    self._hold(conn)  # the request is kept, nothing comes back
                     return
                 if self._stop.wait(self.slow_time if scenario == "slow" else self.think_time):
                     return
@@ -169,6 +169,16 @@ class CaisseApServer:
             with self._lock:
                 if conn in self._clients:
                     self._clients.remove(conn)
+
+    def _hold(self, conn: socket.socket) -> None:
+        """Until the till gives up (closes its end) or the terminal is stopped."""
+        conn.settimeout(_READ_SLICE)
+        while not self._stop.is_set():
+            try:
+                if not conn.recv(4096):
+                    return
+            except TimeoutError:
+                continue
 
     def _read_request(self, conn: socket.socket) -> bytes | None:
         data = b""

@@ -273,8 +273,16 @@ def test_lost_answer_is_unknown_never_declined(simulated):
     assert terminal.server.log.requests[-1].amount_cents == 1250  # the terminal did hold the request
 
 
-def test_lost_answer_by_amount_ending_97(simulated):
-    assert simulated(timeouts=FAST).debit(1297).outcome == "unknown"
+def test_lost_answer_by_amount_ending_97_for_each_operation(simulated):
+    terminal = simulated(timeouts=FAST)
+    assert terminal.debit(1297).outcome == "unknown"
+    refund = terminal.refund(1297)
+    assert refund.outcome == "unknown"
+    assert refund.reason_fr.startswith(
+        "Délai dépassé : vérifiez sur le terminal si le remboursement est passé."
+    )
+    cancel = terminal.cancel(1297)
+    assert cancel.outcome == "unknown" and "validez l'annulation" in cancel.reason_fr
 
 
 def test_connection_closed_after_the_request_is_unknown(simulated):

@@ -351,11 +351,13 @@ class NoTerminal:
 # --------------------------------------------------------------------------------------------------------
 # Configuration
 
-_BACKENDS = ("simulated", "concert", "none")
+PROTOCOLS = ("concert", "caisse-ap")
+_BACKENDS = ("none", "simulated", "terminal", "concert")  # "concert": older files, a Concert terminal
 _BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 _KEYS = frozenset(
     {
         "backend",
+        "protocol",
         "port",
         "baudrate",
         "bytesize",
@@ -366,6 +368,13 @@ _KEYS = frozenset(
         "answer_timeout",
         "retry_pause",
         "think_time",
+        # Caisse-AP over IP
+        "host",
+        "connect_timeout",
+        "pos",
+        "version",
+        "protocol_id",
+        "ticket",
     }
 )
 
@@ -377,16 +386,36 @@ def _seconds(settings: Settings, key: str, default: float, low: float, high: flo
     return float(value)
 
 
+def _digits(settings: Settings, key: str, default: str, size: int, example: str) -> str:
+    value = settings.cfg.get(key, default)
+    if not (isinstance(value, str) and len(value) == size and value.isascii() and value.isdigit()):
+        raise settings.bad(key, value, f'{size} chiffres entre guillemets, comme "{example}"')
+    return value
+
+
 def open_terminal(cfg: Mapping[str, Any]) -> PaymentTerminal:
     """Build the terminal described by `cfg` (the payment terminal's configuration section):
 
-    backend "concert" (port "/dev/ttyACM0", baudrate 9600, bytesize 7, parity "E"), "simulated"
-    (mode ok | refused | silent | fragmented | bad_lrc_once, think_time) or "none" (the default);
-    ack_timeout (3 s), byte_timeout (3 s), answer_timeout (120 s) and retry_pause (1 s) tune the link.
-    Raises ValueError naming the wrong key. Opening does not touch the port: an unplugged terminal
-    shows up as an "error" result at the first operation, not as a till that does not start.
+    protocol "concert" (the default: serial or USB) or "caisse-ap" (TCP/IP); backend "terminal" (a real
+    one; "concert" is the older spelling of a Concert terminal), "simulated" or "none" (the default).
+
+    Concert: port "/dev/ttyACM0", baudrate 9600, bytesize 7, parity "E"; simulated mode ok | refused |
+    silent | fragmented | bad_lrc_once, think_time; ack_timeout (3 s), byte_timeout (3 s), answer_timeout
+    (120 s) and retry_pause (1 s) tune the link.
+
+    Caisse-AP (drivers/caisse_ap.py): host (required for a real terminal), port (8888), pos (the till's
+    number on the terminal, "01"), connect_timeout (5 s), answer_timeout (120 s), byte_timeout (3 s),
+    version ("0300"), protocol_id (12 digits), ticket (false: the terminal prints its own ticket; true:
+    it sends the customer ticket to the till); simulated mode by_amount | ok | refused | abandoned |
+    silent | slow | malformed | hangup | fragmented (drivers/caisse_ap_sim.py), think_time.
+
+    Raises ValueError naming the wrong key. Opening does not touch the port nor the network: an unplugged
+    terminal shows up as an "error" result at the first operation, not as a till that does not start.
     """
     settings = Settings("du terminal de paiement", cfg, _KEYS, ValueError)
+    protocol = settings.choice("protocol", "concert", PROTOCOLS)
+    if protocol == "caisse-ap":
+        return _open_caisse_ap(settings)
     backend = settings.choice("backend", "none", _BACKENDS)
     port = settings.text("port", "le chemin du port, comme /dev/ttyACM0", "/dev/ttyACM0")
     baudrate = settings.choice("baudrate", 9600, _BAUDRATES)
@@ -406,3 +435,45 @@ def open_terminal(cfg: Mapping[str, Any]) -> PaymentTerminal:
     if backend == "simulated":
         return SimulatedTerminal(mode, timeouts=timeouts, think_time=think_time)
     return ConcertTerminal(port, baudrate=baudrate, bytesize=bytesize, parity=parity, timeouts=timeouts)
+
+
+def _open_caisse_ap(settings: Settings) -> PaymentTerminal:
+    # Imported here: drivers.caisse_ap builds on this module's PaymentResult and messages.
+    from drivers import caisse_ap, caisse_ap_sim
+
+    backend = settings.choice(
+        "backend",
+        "none",
+        ("none", "simulated", "terminal"),
+        'terminal, simulated ou none (protocol = "caisse-ap")',
+    )
+    port = settings.integer("port", caisse_ap.DEFAULT_PORT, 1, 65535, "un port TCP de 1 à 65535, comme 8888")
+    pos = _digits(settings, "pos", "01", 2, "01")
+    version = _digits(settings, "version", caisse_ap.VERSION, 4, caisse_ap.VERSION)
+    protocol_id = _digits(settings, "protocol_id", caisse_ap.PROTOCOL_ID, 12, caisse_ap.PROTOCOL_ID)
+    ticket = settings.cfg.get("ticket", False)
+    if not isinstance(ticket, bool):
+        raise settings.bad("ticket", ticket, "true ou false")
+    mode = settings.choice("mode", "by_amount", caisse_ap_sim.SIM_MODES)
+    timeouts = caisse_ap.Timeouts(
+        connect=_seconds(settings, "connect_timeout", 5.0, 0.1, 60),
+        answer=_seconds(settings, "answer_timeout", 120.0, 0.1, 600),
+        byte=_seconds(settings, "byte_timeout", 3.0, 0.05, 30),
+    )
+    think_time = _seconds(settings, "think_time", 0.5, 0, 60)
+    if backend == "none":
+        return NoTerminal()
+    if backend == "simulated":
+        return caisse_ap_sim.SimulatedCaisseApTerminal(
+            mode, timeouts=timeouts, think_time=think_time, pos=pos, ticket=ticket
+        )
+    host = settings.text("host", "l'adresse IP ou le nom du terminal sur le réseau, comme 192.168.1.50")
+    return caisse_ap.CaisseApTerminal(
+        host.strip(),
+        port,
+        pos=pos,
+        timeouts=timeouts,
+        version=version,
+        protocol_id=protocol_id,
+        ticket=ticket,
+    )

@@ -4,7 +4,8 @@
 (real driver, simulated or none) and its state, without changing anything. `test_device` makes the
 device do something a person can check: a test page with a code page check, a drawer pulse (journaled in
 the JET: NF525 wants every drawer opening outside a sale recorded), a message on the customer display, a
-weighing. No card is ever debited.
+weighing. No card is ever debited: a Caisse-AP terminal is only connected to (nothing sent), and only
+the simulated one goes through a whole payment exchange.
 
 Every check runs in its own thread and is given up after a few seconds: a device that hangs is reported
 as « ne répond pas (délai dépassé) », never as a till that hangs. Every failure becomes a French line
@@ -28,6 +29,8 @@ from typing import Any, TypeVar
 
 from gpiozero.pins.mock import MockPin
 
+from drivers.caisse_ap import CaisseApTerminal
+from drivers.caisse_ap_sim import SimulatedCaisseApTerminal
 from drivers.display import NoDisplay, SerialDisplay, SimulatedDisplay, fit
 from drivers.drawer import GpioDrawer, NoDrawer, PrinterKickDrawer
 from drivers.errors import DeviceError
@@ -166,6 +169,8 @@ def _configured(till: Till, device: str) -> str:
         details.append(f"GPIO {cfg.get('pin', 17)}")
     if device == "drawer" and backend == "printer":
         details.append(f"broche {cfg.get('kick_pin', 2)}")
+    if device == "payment" and cfg.get("protocol") == "caisse-ap":
+        details.append("caisse-ap")
     if device == "scanner" and cfg.get("devices"):
         details.append(", ".join(str(d) for d in cfg["devices"]))
     for key in ("host", "port", "path"):
@@ -177,7 +182,14 @@ def _configured(till: Till, device: str) -> str:
 def _kind(device: object) -> str:
     if isinstance(device, NoDrawer | NoDisplay | NoScale | NoTerminal | NoScanner):
         return KIND_NONE
-    if isinstance(device, SimulatedPrinter | SimulatedDisplay | SimulatedTerminal | SimulatedScanner):
+    if isinstance(
+        device,
+        SimulatedPrinter
+        | SimulatedDisplay
+        | SimulatedTerminal
+        | SimulatedCaisseApTerminal
+        | SimulatedScanner,
+    ):
         return KIND_SIMULATED
     if isinstance(device, GpioDrawer) and isinstance(device.pin, MockPin):
         return KIND_SIMULATED
@@ -384,6 +396,8 @@ def _payment_state(till: Till, configured: str) -> DeviceState:
     terminal = till.terminal
     if isinstance(terminal, NoTerminal):
         return _state("payment", configured, terminal, "non configuré", True)
+    if isinstance(terminal, CaisseApTerminal | SimulatedCaisseApTerminal):
+        return _caisse_ap_state(terminal, configured)
     port = _payment_port(terminal)
     if port is None:
         return _state("payment", configured, terminal, "port inconnu", True)
@@ -398,6 +412,25 @@ def _payment_state(till: Till, configured: str) -> DeviceState:
         False,
         "Le port du terminal de paiement n'existe pas : vérifiez le câble USB ou série, que le terminal "
         "est allumé et en « connexion caisse », et le port configuré (devices.payment.port).",
+    )
+
+
+def _caisse_ap_state(terminal: CaisseApTerminal | SimulatedCaisseApTerminal, configured: str) -> DeviceState:
+    """A TCP connection opened and closed: nothing is sent to the terminal."""
+    prefix = "simulé, " if isinstance(terminal, SimulatedCaisseApTerminal) else ""
+    problem = terminal.reachable()
+    if problem is None:
+        return _state(
+            "payment", configured, terminal, f"{prefix}Caisse-AP, joignable sur {terminal.address}", True
+        )
+    return _state(
+        "payment",
+        configured,
+        terminal,
+        f"Caisse-AP, injoignable sur {terminal.address}",
+        False,
+        f"{problem} Vérifiez aussi que le terminal est en mode caisse « IP » sur ce port "
+        "(devices.payment.host et devices.payment.port).",
     )
 
 
@@ -642,7 +675,13 @@ def _test_scale(till: Till, timeout_s: float) -> TestResult:
 NO_LINK_TEST = "test de liaison non disponible : faites un paiement de 0,01 € depuis la caisse"
 
 
+SIM_TEST_CENTS = 1  # the simulated Caisse-AP terminal's test payment: 0,01 €, by_amount accepts it
+
+
 def _test_payment(till: Till, timeout_s: float) -> TestResult:
+    terminal = _bounded(lambda: till.terminal, timeout_s)
+    if isinstance(terminal, CaisseApTerminal | SimulatedCaisseApTerminal):
+        return _test_caisse_ap(till, terminal, timeout_s)
     # The Concert driver offers no handshake of its own (its ENQ/ACK is inside a transaction): the port
     # is checked, nothing is ever sent to the terminal from here, and no card is debited.
     state = device_state(till, "payment", timeout_s)
@@ -654,6 +693,33 @@ def _test_payment(till: Till, timeout_s: float) -> TestResult:
         return TestResult(False, [line for line in lines if line])
     lines.append(f"Terminal de paiement : {NO_LINK_TEST}.")
     return TestResult(True, lines)
+
+
+def _test_caisse_ap(
+    till: Till, terminal: CaisseApTerminal | SimulatedCaisseApTerminal, timeout_s: float
+) -> TestResult:
+    state = device_state(till, "payment", timeout_s)
+    lines = [f"Terminal de paiement : {state.state}."]
+    if not state.ok:
+        lines.append(state.advice or "")
+        return TestResult(False, [line for line in lines if line])
+    if not isinstance(terminal, SimulatedCaisseApTerminal):
+        lines.append(
+            "Terminal de paiement : connexion réseau établie, rien n'a été envoyé au terminal ; pour vérifier "
+            "un paiement, faites un paiement de 0,01 € depuis la caisse."
+        )
+        return TestResult(True, lines)
+    # The simulated terminal goes through a whole Caisse-AP exchange: no card, no bank.
+    result = _bounded(lambda: terminal.debit(SIM_TEST_CENTS), timeout_s)
+    verdicts = {"approved": "accepté", "refused": "refusé"}
+    if result.outcome in verdicts:
+        lines.append(
+            f"Terminal de paiement : échange Caisse-AP complet avec le terminal simulé, paiement test de "
+            f"0,01 € {verdicts[result.outcome]} ({result.reason_fr})"
+        )
+        return TestResult(True, lines)
+    lines.append(f"Terminal de paiement : l'échange Caisse-AP a échoué : {result.reason_fr}")
+    return TestResult(False, lines)
 
 
 def _test_scanner(

@@ -174,14 +174,51 @@ SCHEMA: dict[str, tuple[Callable[[Any], bool], str]] = {
     "devices.scale.port": (_text, "un port série comme /dev/ttyUSB0"),
     "devices.scale.baudrate": (_int_range(1200, 19200), "une vitesse série comme 9600"),
     "devices.scale.simulated_kg": (_text, 'un poids en kg entre guillemets, comme "0.350"'),
-    "devices.payment.backend": (_choice("simulated", "concert", "none"), "simulated, concert ou none"),
-    "devices.payment.port": (_text, "un port série comme /dev/ttyACM0"),
+    "devices.payment.protocol": (
+        _choice("concert", "caisse-ap"),
+        "concert (série/USB) ou caisse-ap (réseau IP)",
+    ),
+    "devices.payment.backend": (
+        _choice("none", "simulated", "terminal", "concert"),
+        "none, simulated ou terminal (concert : ancien nom d'un terminal Concert)",
+    ),
+    "devices.payment.port": (
+        lambda v: _text(v) or _int_range(1, 65535)(v),
+        "un port série comme /dev/ttyACM0 (Concert) ou un port TCP comme 8888 (Caisse-AP)",
+    ),
     "devices.payment.baudrate": (_int_range(1200, 115200), "une vitesse série comme 9600"),
     "devices.payment.mode": (
-        _choice("ok", "refused", "silent", "fragmented", "bad_lrc_once"),
-        "ok, refused, silent, fragmented ou bad_lrc_once (terminal simulé)",
+        _choice(
+            "ok",
+            "refused",
+            "silent",
+            "fragmented",
+            "bad_lrc_once",
+            "by_amount",
+            "abandoned",
+            "slow",
+            "malformed",
+            "hangup",
+        ),
+        "ok, refused, silent, fragmented ou bad_lrc_once (Concert simulé) ; by_amount, ok, refused, abandoned, "
+        "silent, slow, malformed, hangup ou fragmented (Caisse-AP simulé)",
     ),
     "devices.payment.answer_timeout": (_int_range(10, 600), "une durée en secondes de 10 à 600"),
+    "devices.payment.host": (_text, "l'adresse IP ou le nom du terminal sur le réseau, comme 192.168.1.50"),
+    "devices.payment.connect_timeout": (_int_range(1, 60), "une durée en secondes de 1 à 60"),
+    "devices.payment.pos": (
+        lambda v: isinstance(v, str) and re.fullmatch(r"[0-9]{2}", v) is not None,
+        'le numéro de la caisse sur le terminal, deux chiffres entre guillemets comme "01"',
+    ),
+    "devices.payment.version": (
+        lambda v: isinstance(v, str) and re.fullmatch(r"[0-9]{4}", v) is not None,
+        'la version du protocole Caisse-AP, quatre chiffres comme "0300"',
+    ),
+    "devices.payment.protocol_id": (
+        lambda v: isinstance(v, str) and re.fullmatch(r"[0-9]{12}", v) is not None,
+        "l'identifiant Caisse-AP de la caisse, douze chiffres entre guillemets",
+    ),
+    "devices.payment.ticket": (_bool, "true ou false (le terminal envoie le ticket client à la caisse)"),
     "devices.drawer.backend": (
         _choice("auto", "simulated", "gpio", "printer", "none"),
         "auto, simulated, gpio, printer ou none",

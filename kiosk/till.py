@@ -237,6 +237,7 @@ class Till:
             self.ledger.till,
             period,
             out,
+            siren=str(self.config.get("shop.siret"))[:9],
             fec_config=self.config.fec_accounts(),
             when=self.clock(),
         )

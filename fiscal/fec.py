@@ -395,7 +395,7 @@ def export_fec(
     """The FEC of the tickets from `start` to `end` (inclusive) and its number of entries. Same rows as
     the FEC of an archive of the same period. FecError (French) when the range is reversed."""
     if end < start:
-        raise FecError(f"période vide : le {end:%d/%m/%Y} précède le {start:%d/%m/%Y}")
+        raise FecError(f"période à l'envers : la fin ({end:%d/%m/%Y}) précède le début ({start:%d/%m/%Y})")
     config = fec_config() if config is None else config
     records = period_tickets(conn, till, start.isoformat(), end.isoformat())
     return build_fec(records, config), len(ticket_entries(records, config))

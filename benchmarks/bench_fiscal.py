@@ -379,7 +379,9 @@ def bench_year(tmp: Path, args: argparse.Namespace) -> None:
     out.mkdir()
     started = time.perf_counter()
     rw = sqlite3.connect(journal.path)
-    info = build_archive(rw, journal.key, TILL, month, out, when=datetime(DATA_YEAR + 1, 1, 2, 9, tzinfo=TZ))
+    info = build_archive(
+        rw, journal.key, TILL, month, out, siren="823456785", when=datetime(DATA_YEAR + 1, 1, 2, 9, tzinfo=TZ)
+    )
     archive_s = time.perf_counter() - started
     rw.close()
     print(

@@ -18,7 +18,8 @@ Members of the ZIP:
                       the anchors, the till's public keys, the SHA-256 of the other three members and the
                       FEC account configuration; signed with XML-DSig (enveloped signature, see below)
     cle-publique.pem  the till's Ed25519 public key(s), from fiscal_key
-    fec.txt           the tickets as accounting entries, FEC format (fiscal.fec)
+    SIRENFECAAAAMMJJ.txt  the tickets as accounting entries, FEC format (fiscal.fec), named as art. A47 A-1
+                      requires: the shop's SIREN, "FEC", the period's last day (e.g. 823456785FEC20261130.txt)
 
 XML signature. signxml (5.2.0) implements no EdDSA signature method, so records.xml is signed with
 ECDSA P-256 / SHA-256 (http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256, canonical XML 1.1,
@@ -58,7 +59,8 @@ from signxml import (
 )
 
 from . import canonical, periods
-from .fec import FecError, build_fec, fec_config, ticket_entries
+from .audit_script import AUDIT_BEGIN, AUDIT_END, AUDIT_SCRIPT
+from .fec import FecError, build_fec, fec_config, fec_filename, ticket_entries
 from .journal import COLUMNS, JOURNAL_LABELS, JOURNALS, Record
 from .keys import KeyFileError, SigningKey, write_private_key
 from .periods import PeriodError
@@ -68,8 +70,8 @@ FORMAT_VERSION = 1
 NOTICE = "notice.txt"
 RECORDS = "records.xml"
 PUBKEY = "cle-publique.pem"
-FEC = "fec.txt"
-MEMBERS = (NOTICE, RECORDS, PUBKEY, FEC)
+FEC = "SIRENFECAAAAMMJJ.txt"  # the pattern; each archive's name comes from fec_filename()
+MEMBERS = (NOTICE, RECORDS, PUBKEY, FEC)  # in ZIP order; FEC stands for the archive's own FEC name
 ARCHIVE_KEY_FILE = "archive-ecdsa-p256.pem"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 ROOT_TAG = "archive-nf525"
@@ -255,6 +257,7 @@ def _notice(
     cert: x509.Certificate,
     fec_entries: int,
     config: dict[str, Any],
+    fec_name: str,
 ) -> str:
     journals = "\n".join(
         f"  - {JOURNAL_LABELS.get(j, j)} ({j}) : {n} enregistrement(s)"
@@ -262,7 +265,9 @@ def _notice(
         for j, n in counts.items()
     )
     fingerprint = cert.fingerprint(hashes.SHA256()).hex()
-    return f"""ARCHIVE FISCALE NF525
+    FEC = fec_name  # noqa: N806 (the notice names the archive's own FEC file)
+    return (
+        f"""ARCHIVE FISCALE NF525
 =====================
 
 Caisse : {till}
@@ -282,6 +287,7 @@ Contenu
 - {FEC} : les tickets en écritures comptables au format FEC (art. A47 A-1 du LPF), une écriture par
   ticket du journal des tickets (hors formation et duplicatas) : {fec_entries} écriture(s).
   Journal comptable : {config["journal_code"]} « {config["journal_label"]} ».
+  Nommé SIRENFECAAAAMMJJ.txt (SIREN de l'entreprise, date de clôture de la période, art. A47 A-1).
   18 colonnes séparées par « | », dates AAAAMMJJ, montants à virgule décimale, encodage ISO-8859-15,
   fins de ligne CRLF. Débit : comptes de règlement (espèces nettes du rendu) ; crédit : ventes HT et TVA
   collectée par taux ; un retour est l'écriture inverse. EcritureNum est le numéro du ticket, PieceRef
@@ -309,7 +315,18 @@ une machine. La vérification contrôle : les fichiers de l'archive et leurs emp
 et son certificat, la signature Ed25519 et le chaînage de chaque enregistrement, les totaux des tickets et
 les grands totaux, la concordance de la clé avec la clé publiée, l'équilibre de chaque écriture du FEC et
 sa concordance avec les tickets.
+
+Vérification avec les outils standards
+--------------------------------------
+Sans le logiciel de caisse, les lignes qui suivent, de « {AUDIT_BEGIN} » à « {AUDIT_END} », forment un
+script : copiez-les dans un fichier verifier.sh et lancez `bash verifier.sh` (ou tapez les commandes une à
+une). Il s'arrête à la première vérification qui échoue. Les totaux des tickets, les grands totaux et le
+chaînage de tous les enregistrements se recalculent aussi avec docs/verify_independent.py (dans le code
+source du logiciel ; python3 et le paquet cryptography seulement).
+
 """
+        + AUDIT_SCRIPT
+    )
 
 
 def build_archive(
@@ -319,12 +336,14 @@ def build_archive(
     period: str,
     out: Path,
     *,
+    siren: str,
     fec_config: dict[str, Any] | None = None,
     when: dt.datetime | None = None,
 ) -> ArchiveInfo:
     """Write the archive of `period` to `out` (a .zip path, or a directory: archive-<till>-<period>.zip).
 
-    `fec_config` overrides `fiscal.fec.DEFAULT_FEC_ACCOUNTS`; `when` (timezone-aware, default now) is the
+    `siren` (the shop's SIREN, or its SIRET) names the FEC member `SIRENFECAAAAMMJJ.txt`, AAAAMMJJ being
+    the period's last day. `fec_config` overrides `fiscal.fec.DEFAULT_FEC_ACCOUNTS`; `when` (timezone-aware, default now) is the
     generation time written in the archive. The ZIP is written to a temporary file, then renamed.
     """
     start_date, end_date = period_bounds(period)
@@ -334,6 +353,10 @@ def build_archive(
     if out.is_dir():
         out = out / f"archive-{till}-{period}.zip"
     config = _fec_config(fec_config)
+    try:
+        fec_name = fec_filename(siren, end_date)
+    except FecError as exc:
+        raise ArchiveError(f"nom du fichier FEC impossible : {exc}") from exc
 
     key_rows = conn.execute(
         "SELECT key_id, till, public_pem, created_utc FROM fiscal_key WHERE till = ? ORDER BY created_utc, key_id",
@@ -368,6 +391,7 @@ def build_archive(
         cert=cert,
         fec_entries=fec_count,
         config=config,
+        fec_name=fec_name,
     ).encode("utf-8")
 
     root = etree.Element(
@@ -384,7 +408,7 @@ def build_archive(
         etree.SubElement(keys_element, "cle", key_id=key_id, till=key_till, created_utc=created).text = pem
     etree.SubElement(root, "fec", ecritures=str(fec_count)).text = canonical.dumps(config)
     files = etree.SubElement(root, "fichiers")
-    for name, data in ((NOTICE, notice), (PUBKEY, pubkeys), (FEC, fec)):
+    for name, data in ((NOTICE, notice), (PUBKEY, pubkeys), (fec_name, fec)):
         etree.SubElement(files, "fichier", nom=name, sha256=sha256_hex(data), octets=str(len(data)))
     for journal, (anchor, rows) in journals.items():
         element = etree.SubElement(root, "journal", nom=journal, enregistrements=str(len(rows)))
@@ -405,7 +429,7 @@ def build_archive(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with zipfile.ZipFile(tmp, "w") as archive:
-        for name, data in ((NOTICE, notice), (RECORDS, records_xml), (PUBKEY, pubkeys), (FEC, fec)):
+        for name, data in ((NOTICE, notice), (RECORDS, records_xml), (PUBKEY, pubkeys), (fec_name, fec)):
             archive.writestr(_zip_info(name, when), data)
     os.replace(tmp, out)
     data = out.read_bytes()

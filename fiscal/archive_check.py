@@ -36,7 +36,7 @@ from .archive import (
     sha256_hex,
 )
 from .chain_check import check_chain
-from .fec import build_fec, check_fec
+from .fec import FEC_NAME, build_fec, check_fec
 from .journal import Record
 from .keys import KeyFileError, key_id_of, load_public_pem
 from .periods import PeriodError, period_bounds
@@ -150,7 +150,7 @@ def _check_records(root: Any, keys: dict[str, Ed25519PublicKey], report: Report)
     return records
 
 
-def _check_fec(root: Any, data: bytes, records: list[Record], report: Report) -> None:
+def _check_fec(root: Any, name: str, data: bytes, records: list[Record], report: Report) -> None:
     summary, problems = check_fec(data)
     for text in problems:
         _problem(report, text, "fec", "FEC")
@@ -163,7 +163,11 @@ def _check_fec(root: Any, data: bytes, records: list[Record], report: Report) ->
         _problem(report, f"impossible de recalculer les écritures à partir des tickets ({exc})", "fec", "FEC")
         return
     if expected != data:
-        _problem(report, f"{FEC} ne correspond pas aux tickets signés de l'archive", "fec", "FEC")
+        _problem(report, f"{name} ne correspond pas aux tickets signés de l'archive", "fec", "FEC")
+    closing = root.get("au", "").replace("-", "")
+    match = FEC_NAME.match(name)
+    if match is None or match.group(2) != closing:
+        _problem(report, f"{name} : nom attendu SIRENFEC{closing}.txt (date de clôture de la période)", "fec")
     if config_element is not None and config_element.get("ecritures") != str(summary.entries):
         _problem(
             report,
@@ -179,15 +183,17 @@ def verify_archive(path: Path, pinned_pubkey_pem: bytes | None = None) -> Report
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-            members = {name: archive.read(name) for name in MEMBERS if name in names}
+            fec_names = [name for name in names if FEC_NAME.match(name)]
+            fec_name = fec_names[0] if fec_names else FEC
+            members = {name: archive.read(name) for name in (*MEMBERS[:-1], fec_name) if name in names}
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError) as exc:
         _problem(report, f"fichier ZIP illisible ({exc})", "zip")
         return report
-    for name in MEMBERS:
+    for name in (*MEMBERS[:-1], fec_name):
         if name not in members:
             _problem(report, f"fichier {name} absent", "member")
     for name in names:
-        if name not in MEMBERS:
+        if name not in (*MEMBERS[:-1], fec_name):
             _problem(report, f"fichier inattendu {name}", "member")
     if RECORDS not in members:
         return report
@@ -267,7 +273,7 @@ def verify_archive(path: Path, pinned_pubkey_pem: bytes | None = None) -> Report
         _problem(report, f"{PUBKEY} ne correspond pas aux clés déclarées dans {RECORDS}", "bad_key")
 
     listed = {f.get("nom"): f.get("sha256") for f in root.findall("fichiers/fichier")}
-    for name in (NOTICE, PUBKEY, FEC):
+    for name in (NOTICE, PUBKEY, fec_name):
         if name in members and listed.get(name) != sha256_hex(members[name]):
             _problem(
                 report,
@@ -277,8 +283,8 @@ def verify_archive(path: Path, pinned_pubkey_pem: bytes | None = None) -> Report
 
     records = _check_records(root, keys, report)
     _check_day_span(root, records, report)
-    if FEC in members:
-        _check_fec(root, members[FEC], records, report)
+    if fec_name in members:
+        _check_fec(root, fec_name, members[fec_name], records, report)
     return report
 
 

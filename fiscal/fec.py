@@ -12,6 +12,10 @@ sales and are left out. Each entry is balanced (debit = credit, checked before a
 A return (negative ticket) is the same entry reversed: sales and VAT are debited, the tender credited.
 Lines of the same account are merged, zero lines are left out (an all-zero ticket gives no entry).
 
+File name (art. A47 A-1 IV): `SIRENFECAAAAMMJJ.txt` (`fec_filename`), SIREN being the first 9 digits of
+the shop's SIRET and AAAAMMJJ the closing date of the period exported. `export_fec(conn, till, start, end)`
+gives the file for any range of days (the tickets whose `day` lies in it), for the accountant.
+
 File layout (BOFiP BOI-CF-IOR-60-40-20): the 18 columns of `FEC_COLUMNS` with a header line, separated by
 "|", dates AAAAMMJJ, amounts in euros with a decimal comma and no thousands separator (both Debit and Credit
 are filled, one of them "0,00"), encoded ISO-8859-15, lines ended by CRLF (a character outside ISO-8859-15
@@ -34,12 +38,14 @@ whose label names the type or rate, so that an export is never refused for an un
 from __future__ import annotations
 
 import copy
+import re
+import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from .journal import TICKET, Record
+from .journal import COLUMNS, TICKET, Record
 
 FEC_COLUMNS = (
     "JournalCode",
@@ -64,6 +70,7 @@ FEC_COLUMNS = (
 FEC_ENCODING = "iso-8859-15"
 FEC_NEWLINE = "\r\n"
 FEC_SEPARATOR = "|"
+FEC_NAME = re.compile(r"^(\d{9})FEC(\d{8})\.txt$")
 
 
 def _account(num: str, lib: str) -> dict[str, str]:
@@ -353,3 +360,42 @@ def _is_date(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def siren_of(siret: str) -> str:
+    """The SIREN (9 digits) of a SIRET (14 digits) or of a SIREN; FecError (French) otherwise."""
+    digits = str(siret).replace(" ", "")
+    if not (digits.isdigit() and len(digits) in (9, 14)):
+        raise FecError(f"SIRET/SIREN {siret!r} : 14 ou 9 chiffres attendus")
+    return digits[:9]
+
+
+def fec_filename(siren: str, closing: date) -> str:
+    """ "823456785", 2026-11-30 → "823456785FEC20261130.txt" (the name the DGFiP's test tool expects)."""
+    return f"{siren_of(siren)}FEC{closing:%Y%m%d}.txt"
+
+
+def period_tickets(conn: sqlite3.Connection, till: str, start: str, end: str) -> list[Record]:
+    """The till's TICKET records whose local day lies in [start, end] (ISO dates), in journal order."""
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM fiscal_record WHERE till = ? AND journal = ? AND day BETWEEN ? AND ? "
+        "ORDER BY seq",
+        (till, TICKET, start, end),
+    ).fetchall()
+    return [Record.from_row(tuple(row)) for row in rows]
+
+
+def export_fec(
+    conn: sqlite3.Connection,
+    till: str,
+    start: date,
+    end: date,
+    config: Mapping[str, Any] | None = None,
+) -> tuple[bytes, int]:
+    """The FEC of the tickets from `start` to `end` (inclusive) and its number of entries. Same rows as
+    the FEC of an archive of the same period. FecError (French) when the range is reversed."""
+    if end < start:
+        raise FecError(f"période à l'envers : la fin ({end:%d/%m/%Y}) précède le début ({start:%d/%m/%Y})")
+    config = fec_config() if config is None else config
+    records = period_tickets(conn, till, start.isoformat(), end.isoformat())
+    return build_fec(records, config), len(ticket_entries(records, config))

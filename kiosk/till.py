@@ -254,6 +254,7 @@ class Till:
             self.ledger.till,
             period,
             out,
+            siren=self.config.shop.siret[:9],
             fec_config=self.config.fec_accounts(),
             when=self.clock(),
         )

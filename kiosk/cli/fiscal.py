@@ -40,10 +40,33 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     archive.add_argument("--period", required=True, help="AAAA-MM-JJ, AAAA-MM ou AAAA")
     archive.add_argument("--out", type=Path, required=True, help="fichier .zip (ou répertoire)")
 
+    fec = fiscal.add_parser(
+        "fec", help="fichier des écritures comptables (FEC) d'une période, pour le comptable"
+    )
+    fec.add_argument("--from", dest="start", type=_day, required=True, help="premier jour, JJ/MM/AAAA")
+    fec.add_argument("--to", dest="end", type=_day, required=True, help="dernier jour (clôture), JJ/MM/AAAA")
+    fec.add_argument("--out", type=Path, default=Path("."), help="répertoire de sortie (défaut : courant)")
+
+
+def _day(text: str) -> date:
+    """ "25/11/2026" (or ISO "2026-11-25") → date; a French message for argparse otherwise."""
+    from datetime import datetime
+
+    for layout in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text.strip(), layout).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"date {text!r} illisible : attendu JJ/MM/AAAA (ou AAAA-MM-JJ)")
+
 
 def run_before_till(args: argparse.Namespace, data_dir: Path) -> int | None:
-    """`verify` is read-only: it runs without opening (and so without migrating) the till."""
-    return _fiscal_verify(args, data_dir) if args.action == "verify" else None
+    """`verify` and `fec` are read-only: they run without opening (and so without migrating) the till."""
+    if args.action == "verify":
+        return _fiscal_verify(args, data_dir)
+    if args.action == "fec":
+        return _fec(args, data_dir)
+    return None
 
 
 def run(till, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
@@ -139,6 +162,48 @@ def _archive(till, period: str, out: Path) -> int:  # type: ignore[no-untyped-de
         print(exc, file=sys.stderr)
         return 1
     print(f"Archive {info.path} ({info.size} octets) sha256 {info.sha256}")
+    return 0
+
+
+def _fec(args: argparse.Namespace, data_dir: Path) -> int:
+    """The FEC of the tickets from --from to --to, named SIRENFECAAAAMMJJ.txt, from a read-only database."""
+    import sqlite3
+
+    from fiscal.fec import FecError, check_fec, export_fec, fec_filename
+    from kiosk.store.db import DB_NAME
+
+    db_path = data_dir / DB_NAME
+    if not db_path.exists():
+        print(f"Aucune base de données dans {data_dir}", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(args.config, data_dir)
+        name = fec_filename(config.shop.siret, args.end)
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            data, entries = export_fec(conn, config.till_id, args.start, args.end, config.fec_accounts())
+        finally:
+            conn.close()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (FecError, sqlite3.Error) as exc:
+        print(f"Export FEC impossible : {exc}", file=sys.stderr)
+        return 1
+    summary, problems = check_fec(data)
+    if problems:  # never hand over a file the DGFiP's tool would refuse
+        print("Export FEC refusé : " + "; ".join(problems), file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / name
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    euros = f"{summary.debit // 100:,}".replace(",", " ") + f",{summary.debit % 100:02d} €"
+    print(
+        f"FEC du {args.start:%d/%m/%Y} au {args.end:%d/%m/%Y} : {path} — {entries} écriture(s), "
+        f"{summary.lines} ligne(s), total débit = total crédit = {euros}"
+    )
     return 0
 
 

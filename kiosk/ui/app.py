@@ -115,7 +115,7 @@ class KioskApp(App[None]):
         if self.till.ledger_alert:
             parts.append("ANOMALIE FISCALE : tickets manquants, prévenez un responsable")
         self.sub_title = " — ".join(parts)
-        shop = self.till.config.get("shop.name")
+        shop = self.till.config.shop.name
         self.title = f"⚠ ANOMALIE FISCALE — {shop}" if self.till.ledger_alert else shop
 
     def on_unmount(self) -> None:

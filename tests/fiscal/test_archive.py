@@ -39,6 +39,11 @@ from kiosk.till import Till
 
 ROOT = Path(__file__).resolve().parents[2]
 SALES = 30
+SIREN = "823456785"  # the demo shop's SIRET is 82345678500018
+
+
+def _fec_name(info: ArchiveInfo) -> str:
+    return f"{SIREN}FEC{info.end.replace('-', '')}.txt"
 
 
 def _build(till: Till, period: str, out: Path, **kwargs: object) -> ArchiveInfo:
@@ -48,7 +53,7 @@ def _build(till: Till, period: str, out: Path, **kwargs: object) -> ArchiveInfo:
         till.ledger.till,
         period,
         out,
-        **kwargs,  # type: ignore[arg-type]
+        **({"siren": SIREN} | kwargs),  # type: ignore[arg-type]
     )
 
 
@@ -105,7 +110,9 @@ def test_archive_holds_the_expected_members(archives: dict, sold: Till) -> None:
     day: ArchiveInfo = archives["day"]
     assert day.path.exists()
     with zipfile.ZipFile(day.path) as archive:
-        assert archive.namelist() == list(MEMBERS)
+        assert archive.namelist() == [*MEMBERS[:-1], _fec_name(day)]
+    assert _fec_name(day) == f"823456785FEC{sold.clock().date():%Y%m%d}.txt"
+    assert _fec_name(archives["month"]).startswith("823456785FEC")
     assert day.sha256 == hashlib.sha256(day.path.read_bytes()).hexdigest()
     assert day.records["TICKET"] == SALES
     assert day.fec_entries == SALES
@@ -187,16 +194,17 @@ def test_missing_member_and_garbage_are_reported(archives: dict, tmp_path: Path)
     stripped = tmp_path / "incomplete.zip"
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(stripped, "w") as zout:
         for name in zin.namelist():
-            if name != "fec.txt":
+            if name != _fec_name(archives["day"]):
                 zout.writestr(name, zin.read(name))
-    assert any("fec.txt absent" in p.line() for p in verify_archive(stripped, None).problems)
+    lines = [p.line() for p in verify_archive(stripped, None).problems]
+    assert "archive : fichier SIRENFECAAAAMMJJ.txt absent" in lines
     garbage = tmp_path / "garbage.zip"
     garbage.write_bytes(b"not a zip")
     assert _cli(garbage).returncode == 1
 
 
 def test_fec_format(archives: dict, sold: Till) -> None:
-    data = _member(archives["month"].path, "fec.txt")
+    data = _member(archives["month"].path, _fec_name(archives["month"]))
     assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
     text = data.decode(FEC_ENCODING)
     rows = [line.split("|") for line in text.split("\r\n")[:-1]]
@@ -233,7 +241,7 @@ def test_fec_labels_round_trip_in_latin9(sold: Till, tmp_path: Path) -> None:
         tmp_path / "latin9.zip",
         fec_config={"journal_code": "VT", "tenders": {"cash": {"num": "530000", "lib": label}}},
     )
-    data = _member(info.path, "fec.txt")
+    data = _member(info.path, _fec_name(info))
     assert label.encode("iso-8859-15") in data
     lines = data.decode("iso-8859-15").split("\r\n")
     assert any(line.startswith("VT|Ventes|") and f"|530000|{label}|" in line for line in lines)

@@ -23,7 +23,7 @@ def test_fec_journal_and_accounts_from_the_configuration(till: Till, tmp_path: P
     simulate_sales(shop, 3, seed=1)
     info = shop.archive(shop.clock().date().isoformat(), tmp_path)
     with zipfile.ZipFile(info.path) as archive:
-        fec = archive.read("fec.txt").decode("iso-8859-15").splitlines()
+        fec = archive.read(f"823456785FEC{info.end.replace('-', '')}.txt").decode("iso-8859-15").splitlines()
     assert fec[1].startswith("CA|Caisse boutique|")
     assert any("|530000|Caisse magasin|" in line for line in fec)
     shop.db.close()

@@ -32,24 +32,10 @@ from kiosk.demo.simulation import simulate_sales
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import Tender
 from kiosk.till import Till
+from tests.support.clock import Clock
 
 PARIS = ZoneInfo("Europe/Paris")
 SALE_DAYS = (date(2026, 11, 27), date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 31))
-
-
-class Clock:
-    """A clock the test sets; every reading moves it on by one second, like time passing at the till."""
-
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        now = self.now
-        self.now += timedelta(seconds=1)
-        return now
-
-    def set(self, day: date, hour: int = 9, minute: int = 0) -> None:
-        self.now = datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS)
 
 
 @pytest.fixture

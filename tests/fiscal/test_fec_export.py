@@ -13,7 +13,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from kiosk.demo.shop import init_demo
 from kiosk.sale.basket import Basket
 from kiosk.sale.checkout import CompletedSale, Tender
 from kiosk.till import Till
+from tests.support.clock import Clock
 
 PARIS = ZoneInfo("Europe/Paris")
 KIOSK = [sys.executable, "-m", "kiosk"]
@@ -51,19 +52,6 @@ SPEC_COLUMNS = [
 ]
 
 
-class Clock:
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        now = self.now
-        self.now += timedelta(seconds=1)
-        return now
-
-    def set(self, day: date) -> None:
-        self.now = datetime(day.year, day.month, day.day, 10, 0, tzinfo=PARIS)
-
-
 def _kiosk(data_dir: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KIOSK_DATA_DIR": str(data_dir)}
     return subprocess.run([*KIOSK, *map(str, args)], capture_output=True, text=True, env=env, timeout=240)
@@ -88,12 +76,12 @@ def shop(data_dir: Path) -> Iterator[tuple[Till, dict[str, int]]]:
     basket.add_free_amount("Vin", 2100, 2000)
     mixed = till.checkout.complete(basket, [Tender("card", 1000), Tender("cash", 2000)], 555, cashier)
     numbers["mixed"] = mixed.record.seq
-    clock.set(date(2026, 11, 30))
+    clock.set(date(2026, 11, 30), 10)
     sale = CompletedSale.from_record(mixed.record)
     bread = next(line for line in till.refunds.refundable(sale) if line.left_amount == 345)
     back = till.refunds.refund(sale, {bread.index: Decimal(1)}, "cash", staff["Camille"], staff["Marc"])
     numbers["return"] = back.record.seq
-    clock.set(date(2026, 12, 1))
+    clock.set(date(2026, 12, 1), 10)
     basket = Basket()
     basket.add_free_amount("Décembre", 999, 2000)
     numbers["december"] = till.checkout.complete(basket, [Tender("cash", 999)], 0, cashier).record.seq

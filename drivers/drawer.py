@@ -178,9 +178,7 @@ def open_drawer(cfg: Mapping[str, Any], printer: Printer | None) -> Drawer:
     pulse_ms = settings.integer("pulse_ms", 200, 20, 2000, "une durée en millisecondes de 20 à 2000")
     sensor_pin = settings.optional_integer("sensor_pin", 0, 27, gpio)
     kick_pin = settings.choice("kick_pin", 2, (2, 5), "2 ou 5")
-    active_high = settings.cfg.get("active_high", True)
-    if not isinstance(active_high, bool):
-        raise settings.bad("active_high", active_high, "true ou false")
+    active_high = settings.flag("active_high", True)
 
     if backend == "none":
         return NoDrawer()

@@ -451,9 +451,7 @@ def _open_caisse_ap(settings: Settings) -> PaymentTerminal:
     pos = _digits(settings, "pos", "01", 2, "01")
     version = _digits(settings, "version", caisse_ap.VERSION, 4, caisse_ap.VERSION)
     protocol_id = _digits(settings, "protocol_id", caisse_ap.PROTOCOL_ID, 12, caisse_ap.PROTOCOL_ID)
-    ticket = settings.cfg.get("ticket", False)
-    if not isinstance(ticket, bool):
-        raise settings.bad("ticket", ticket, "true ou false")
+    ticket = settings.flag("ticket", False)
     mode = settings.choice("mode", "by_amount", caisse_ap_sim.SIM_MODES)
     timeouts = caisse_ap.Timeouts(
         connect=_seconds(settings, "connect_timeout", 5.0, 0.1, 60),

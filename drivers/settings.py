@@ -54,6 +54,13 @@ class Settings:
             raise self.bad(key, value, expected or ", ".join(map(str, choices)))
         return value
 
+    def flag(self, key: str, default: bool) -> bool:
+        """true or false, as TOML writes them (not 1 or "oui")."""
+        value = self.cfg.get(key, default)
+        if not isinstance(value, bool):
+            raise self.bad(key, value, "true ou false")
+        return value
+
     def integer(self, key: str, default: int, low: int, high: int, expected: str | None = None) -> int:
         """An int from `low` to `high` (not a bool); `expected` defaults to "un entier de `low` à `high`"."""
         value = self.cfg.get(key, default)

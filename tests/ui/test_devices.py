@@ -263,3 +263,20 @@ async def test_manager_reads_x_then_closes_the_day_and_the_z_prints(till: Till) 
     assert b"RAPPORT Z" in till.printer.last_bytes  # type: ignore[attr-defined]
     closures = till.db.execute_sql("SELECT COUNT(*) FROM fiscal_record WHERE journal='CLOSURE'").fetchone()
     assert closures[0] == 1
+
+
+async def test_quantity_is_typed_on_the_on_screen_keypad_by_touch_alone(till: Till) -> None:
+    from kiosk.ui.dialogs.basic import QuantityDialog
+
+    article = scannable(till, 550)
+    app = KioskApp(till)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "tab", "enter", *"333333", "enter")
+        await pilot.press(*str(article.barcode), "enter")
+        await pilot.click("#qty-set")
+        assert isinstance(app.screen, QuantityDialog)
+        for key in ("#qty-keypad-1", "#qty-keypad-2", "#qty-keypad-back", "#qty-keypad-3", "#qty-keypad-ok"):
+            await pilot.click(key)
+        await pilot.pause()
+        assert isinstance(app.screen, SaleScreen)
+        assert basket_rows(app)[0][1] == "13"

@@ -15,6 +15,7 @@ from drivers.payment import PaymentResult
 from kiosk.common.money import AmountError, format_eur, format_rate, parse_amount, parse_quantity
 from kiosk.sale.basket import VAT_RATES_BP
 from kiosk.staff.service import StaffMember, StaffService
+from kiosk.ui.widgets.keypad import Keypad
 from kiosk.ui.widgets.keys import PinInput
 from kiosk.ui.workers.pin_check import Answer, check_pin
 
@@ -33,12 +34,16 @@ class QuantityDialog(ModalScreen[Decimal | None]):
         with Vertical(classes="dialog"):
             yield Label(Content(f"{unit} : {self.label}"), classes="section-title")
             yield Input(str(self.current).replace(".", ","), id="qty-input", restrict=r"[0-9.,]*")
+            yield Keypad("qty-input", decimal=self.by_weight, id="qty-keypad")
             yield Static("", id="qty-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Valider", id="qty-ok", variant="success")
                 yield Button("Annuler", id="qty-cancel")
 
     def on_input_submitted(self) -> None:
+        self._submit()
+
+    def on_keypad_ok(self) -> None:
         self._submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -36,7 +36,9 @@ class Keypad(Grid):
             second.append("C")
         for key in [*first, "⌫", *second, "OK"]:
             name = {"⌫": "back", ",": "comma", "OK": "ok", "C": "clear"}.get(key, key)
-            yield TouchKey(key, id=f"{prefix}-{name}", variant="success" if key == "OK" else "default")
+            touch = TouchKey(key, id=f"{prefix}-{name}", variant="success" if key == "OK" else "default")
+            touch.can_focus = False  # the field keeps the focus (and a scanner's keystrokes)
+            yield touch
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -49,5 +51,10 @@ class Keypad(Grid):
         elif label == "C":
             field.value = ""
         else:
-            field.insert_text_at_cursor(label)
-        field.focus()
+            start, end = sorted(field.selection)
+            if start != end:  # the value shown on opening is selected: the first key replaces it
+                field.replace(label, start, end)
+            else:
+                field.insert_text_at_cursor(label)
+        if not field.has_focus:
+            field.focus()
